@@ -1,0 +1,301 @@
+//! Registration, email verification, profiles and the user directory.
+
+use sea_orm::{ActiveValue::Set, IntoActiveModel, TransactionTrait};
+use uuid::Uuid;
+
+use super::codes::CodePurpose;
+use super::error::throttled;
+use super::password::validate_password;
+use super::rules::{self, MAX_NAME, normalize_email};
+use super::{AuthError, AuthService, users_repo};
+use crate::mail::Email;
+use crate::storage::StorageError;
+use crate::storage::entities::user;
+use crate::validation::FieldErrors;
+
+/// Registration input as received; deliberately not `Debug` (it holds a password).
+#[derive(Default)]
+pub struct NewAccount {
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub role: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone_number: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct ProfileChanges {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub phone_number: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct UserQuery {
+    pub role: Option<String>,
+    pub search: Option<String>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+const EMAIL_TAKEN: &str = "A user with that email already exists.";
+const USERNAME_TAKEN: &str = "A user with that username already exists.";
+
+impl AuthService {
+    pub async fn register(&self, input: NewAccount) -> Result<user::Model, AuthError> {
+        let mut errors = FieldErrors::new();
+        let email = errors.required("email", &input.email).map(str::trim);
+        if let Some(email) = email {
+            rules::check_email(&mut errors, "email", email);
+        }
+        let username = errors.required("username", &input.username).map(str::trim);
+        if let Some(username) = username {
+            rules::check_username(&mut errors, username);
+        }
+        let role = input.role.as_deref().unwrap_or("customer");
+        rules::check_role(&mut errors, role);
+        let first_name = input.first_name.as_deref().unwrap_or("");
+        let last_name = input.last_name.as_deref().unwrap_or("");
+        errors.max_len("first_name", first_name, MAX_NAME);
+        errors.max_len("last_name", last_name, MAX_NAME);
+        let phone = input.phone_number.as_deref().unwrap_or("").trim();
+        rules::check_phone(&mut errors, phone);
+        if let Some(password) = errors.required("password", &input.password) {
+            let attributes = [
+                ("username", username.unwrap_or("")),
+                ("email", email.unwrap_or("")),
+                ("first name", first_name),
+                ("last name", last_name),
+            ];
+            for problem in validate_password(password, &attributes) {
+                errors.add("password", problem);
+            }
+        }
+        let (Some(email), Some(username), Some(password)) = (email, username, &input.password)
+        else {
+            return Err(errors.into());
+        };
+        errors.into_result()?;
+        self.ensure_free(Some(email), Some(username), None).await?;
+
+        let hash = self.passwords.hash(password).await?;
+        let row = users_repo::new_row(email, username, hash, role, (first_name, last_name), phone);
+        let user = match users_repo::insert(&self.db, row).await {
+            Ok(user) => user,
+            // Lost a race with an identical registration: report it like the pre-check.
+            Err(StorageError::UniqueViolation(_)) => {
+                self.ensure_free(Some(email), Some(username), None).await?;
+                return Err(FieldErrors::single("email", EMAIL_TAKEN).into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.send_verification_code(&user).await?;
+        tracing::info!(user_id = %user.id, role = %user.role, "account registered");
+        Ok(user)
+    }
+
+    /// 400 on each of email/username already used by another account.
+    async fn ensure_free(
+        &self,
+        email: Option<&str>,
+        username: Option<&str>,
+        except: Option<Uuid>,
+    ) -> Result<(), AuthError> {
+        let mut errors = FieldErrors::new();
+        let other = |u: &user::Model| Some(u.id) != except;
+        if let Some(email) = email {
+            if users_repo::by_email(&self.db, &normalize_email(email))
+                .await?
+                .is_some_and(|u| other(&u))
+            {
+                errors.add("email", EMAIL_TAKEN);
+            }
+        }
+        if let Some(username) = username {
+            if users_repo::by_username(&self.db, &username.to_lowercase())
+                .await?
+                .is_some_and(|u| other(&u))
+            {
+                errors.add("username", USERNAME_TAKEN);
+            }
+        }
+        Ok(errors.into_result()?)
+    }
+
+    async fn send_verification_code(&self, user: &user::Model) -> Result<(), AuthError> {
+        let code = self
+            .issue_code(CodePurpose::VerifyEmail, &user.email_lower)
+            .await?;
+        let minutes = self.settings.code_ttl.as_secs().div_ceil(60);
+        self.send_email(Email {
+            to: user.email.clone(),
+            subject: "Your Atelier verification code".into(),
+            body: format!(
+                "Hello {},\n\nYour Atelier verification code is {code}.\nIt expires in {minutes} minutes.\n\nIf you did not create an account, ignore this email.\n",
+                user.username
+            ),
+        });
+        Ok(())
+    }
+
+    pub async fn verify_email(&self, code: &str, email: Option<String>) -> Result<(), AuthError> {
+        let mut errors = FieldErrors::new();
+        let email = errors.required("email", &email).map(normalize_email);
+        errors.into_result()?;
+        let email = email.unwrap_or_default();
+        let matched = self
+            .match_code(CodePurpose::VerifyEmail, &email, code)
+            .await?;
+        let Some(user) = users_repo::by_email(&self.db, &email).await? else {
+            return Err(AuthError::InvalidCode);
+        };
+        let txn = self.db.begin().await?;
+        if !self.consume_code(&txn, &matched).await? {
+            return Err(AuthError::InvalidCode);
+        }
+        users_repo::mark_verified(&txn, user.id).await?;
+        txn.commit().await?;
+        self.clear_code_failures(CodePurpose::VerifyEmail, &email)
+            .await?;
+        tracing::info!(user_id = %user.id, "email verified");
+        Ok(())
+    }
+
+    /// Same answer whether or not the address has an account; one email per
+    /// address per cooldown either way.
+    pub async fn resend_code(&self, email: Option<String>) -> Result<(), AuthError> {
+        let email = self.email_for_code_request(email)?;
+        self.email_cooldown("resend", &email).await?;
+        if let Some(user) = users_repo::by_email(&self.db, &email).await? {
+            if !user.is_verified && user.is_active {
+                self.send_verification_code(&user).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn email_for_code_request(
+        &self,
+        email: Option<String>,
+    ) -> Result<String, AuthError> {
+        let mut errors = FieldErrors::new();
+        if let Some(email) = errors.required("email", &email) {
+            rules::check_email(&mut errors, "email", email);
+        }
+        errors.into_result()?;
+        Ok(normalize_email(email.as_deref().unwrap_or_default()))
+    }
+
+    pub(super) async fn email_cooldown(&self, kind: &str, email: &str) -> Result<(), AuthError> {
+        let cooldown = self.settings.email_cooldown;
+        if cooldown.is_zero() {
+            return Ok(());
+        }
+        throttled(
+            self.throttles
+                .hit(&format!("{kind}:{email}"), 1, cooldown)
+                .await?,
+        )
+    }
+
+    pub async fn user(&self, id: Uuid) -> Result<user::Model, AuthError> {
+        users_repo::by_id(&self.db, id)
+            .await?
+            .filter(|u| u.is_active)
+            .ok_or(AuthError::NotFound)
+    }
+
+    pub async fn list_users(&self, query: UserQuery) -> Result<(u64, Vec<user::Model>), AuthError> {
+        let listing = users_repo::Listing {
+            role: query.role,
+            search: query.search,
+            offset: query.offset,
+            limit: query.limit,
+        };
+        Ok(users_repo::list(&self.db, &listing).await?)
+    }
+
+    pub async fn update_profile(
+        &self,
+        user: user::Model,
+        changes: ProfileChanges,
+    ) -> Result<user::Model, AuthError> {
+        let mut errors = FieldErrors::new();
+        let username = match &changes.username {
+            Some(_) => errors
+                .required("username", &changes.username)
+                .map(str::trim),
+            None => None,
+        };
+        if let Some(username) = username {
+            rules::check_username(&mut errors, username);
+        }
+        for (field, value) in [
+            ("first_name", &changes.first_name),
+            ("last_name", &changes.last_name),
+        ] {
+            if let Some(value) = value {
+                errors.max_len(field, value, MAX_NAME);
+            }
+        }
+        if let Some(phone) = &changes.phone_number {
+            rules::check_phone(&mut errors, phone.trim());
+        }
+        errors.into_result()?;
+        self.ensure_free(None, username, Some(user.id)).await?;
+
+        let user_id = user.id;
+        let mut row = user.into_active_model();
+        if let Some(username) = username {
+            row.username = Set(username.to_string());
+            row.username_lower = Set(username.to_lowercase());
+        }
+        if let Some(v) = changes.first_name {
+            row.first_name = Set(v.trim().to_string());
+        }
+        if let Some(v) = changes.last_name {
+            row.last_name = Set(v.trim().to_string());
+        }
+        if let Some(v) = changes.phone_number {
+            row.phone_number = Set(v.trim().to_string());
+        }
+        match users_repo::update(&self.db, row).await {
+            Ok(user) => Ok(user),
+            Err(StorageError::UniqueViolation(_)) => {
+                Err(FieldErrors::single("username", USERNAME_TAKEN).into())
+            }
+            Err(e) => {
+                tracing::debug!(%user_id, "profile update failed");
+                Err(e.into())
+            }
+        }
+    }
+}
+
+impl AuthService {
+    /// An administrator: verified, staff and superuser, hidden from user lists.
+    pub async fn create_superuser(
+        &self,
+        email: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<user::Model, AuthError> {
+        let mut errors = FieldErrors::new();
+        rules::check_email(&mut errors, "email", email);
+        rules::check_username(&mut errors, username);
+        for problem in validate_password(password, &[("username", username), ("email", email)]) {
+            errors.add("password", problem);
+        }
+        errors.into_result()?;
+        self.ensure_free(Some(email), Some(username), None).await?;
+        let hash = self.passwords.hash(password).await?;
+        let mut row = users_repo::new_row(email, username, hash, "customer", ("", ""), "");
+        row.is_verified = Set(true);
+        row.is_staff = Set(true);
+        row.is_superuser = Set(true);
+        Ok(users_repo::insert(&self.db, row).await?)
+    }
+}

@@ -1,0 +1,358 @@
+//! The auth API (`/auth/api/...`), compatible with the old Django `auth_api`.
+
+mod dto;
+mod extract;
+
+use std::sync::Arc;
+
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::{Extension, Json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use dto::*;
+pub use extract::CurrentUser;
+
+use super::{
+    Credentials, NewAccount, PasswordChange, ProfileChanges, ResetConfirmation, UserQuery,
+};
+use crate::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::ip_limit::{IpLimiter, limit_by_ip};
+use crate::http::pagination::{PageLinks, PageRequest};
+use crate::state::AppState;
+use crate::validation::FieldErrors;
+
+const TAG: &str = "auth";
+
+/// The routes; those that check secrets or send email sit behind the
+/// per-address limit.
+pub fn routes() -> OpenApiRouter<AppState> {
+    let sensitive = OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(verify_otp))
+        .routes(routes!(resend_otp))
+        .routes(routes!(login))
+        .routes(routes!(password_reset))
+        .routes(routes!(password_reset_confirm))
+        .route_layer(axum::middleware::from_fn(limit_by_ip));
+    OpenApiRouter::new()
+        .merge(sensitive)
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(change_password))
+        .routes(routes!(list_users))
+        .routes(routes!(user_detail))
+        .routes(routes!(me, update_me))
+}
+
+/// Installs what `routes()` needs at run time.
+pub fn ip_limit_layer(per_minute: u32) -> Extension<Arc<IpLimiter>> {
+    Extension(IpLimiter::new(per_minute))
+}
+
+/// Create an account; a 6-digit code is emailed to verify it.
+#[utoipa::path(post, path = "/auth/api/register", tag = TAG, request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Account created (not verified yet)", body = UserOwner),
+        (status = 400, description = "Field errors, e.g. `{\"email\": [\"A user with that email already exists.\"]}`", body = Object),
+        (status = 429, description = "Too many requests from this address", body = ErrorBody)))]
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> Result<(StatusCode, Json<UserOwner>), ApiError> {
+    let user = state
+        .auth
+        .register(NewAccount {
+            email: body.email,
+            username: body.username,
+            password: body.password,
+            role: body.role,
+            first_name: body.first_name,
+            last_name: body.last_name,
+            phone_number: body.phone_number,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json((&user).into())))
+}
+
+/// Verify the account with the emailed code.
+#[utoipa::path(post, path = "/auth/api/register/verify-otp/{otp}", tag = TAG,
+    params(("otp" = String, Path, description = "The 6-digit code")),
+    request_body = EmailRequest,
+    responses(
+        (status = 200, description = "Account verified", body = DetailBody),
+        (status = 400, description = "`otp_invalid` (wrong, used, malformed, dead, unknown address) or `otp_expired`", body = ErrorBody),
+        (status = 429, description = "Too many wrong codes for this address", body = ErrorBody)))]
+async fn verify_otp(
+    State(state): State<AppState>,
+    Path(otp): Path<String>,
+    ApiJson(body): ApiJson<EmailRequest>,
+) -> Result<Json<DetailBody>, ApiError> {
+    state.auth.verify_email(&otp, body.email).await?;
+    Ok(Json(DetailBody::new("Your account has been verified.")))
+}
+
+const CODE_SENT: &str =
+    "If this address belongs to an account that needs it, a code has been sent to it.";
+
+/// Send a new verification code (the old one stops working).
+#[utoipa::path(post, path = "/auth/api/register/resend-otp", tag = TAG, request_body = EmailRequest,
+    responses(
+        (status = 200, description = "Same answer whether or not the address exists", body = DetailBody),
+        (status = 400, description = "Missing or invalid email", body = Object),
+        (status = 429, description = "Cooldown for this address (see `Retry-After`)", body = ErrorBody)))]
+async fn resend_otp(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<EmailRequest>,
+) -> Result<Json<DetailBody>, ApiError> {
+    state.auth.resend_code(body.email).await?;
+    Ok(Json(DetailBody::new(CODE_SENT)))
+}
+
+/// Log in with email or username and password.
+#[utoipa::path(post, path = "/auth/api/login", tag = TAG, request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Tokens", body = TokenPairBody),
+        (status = 400, description = "Missing fields", body = Object),
+        (status = 401, description = "`no_active_account`: wrong credentials", body = ErrorBody),
+        (status = 403, description = "`account_not_verified`: right password, account not verified", body = ErrorBody),
+        (status = 429, description = "Too many failed logins for this account", body = ErrorBody)))]
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Json<TokenPairBody>, ApiError> {
+    let pair = state
+        .auth
+        .login(Credentials {
+            email: body.email,
+            username: body.username,
+            password: body.password,
+        })
+        .await?;
+    Ok(Json(TokenPairBody {
+        access: pair.access,
+        refresh: pair.refresh,
+    }))
+}
+
+/// Swap a refresh token for a new pair. The presented token dies; presenting
+/// it again revokes every token of that login.
+#[utoipa::path(post, path = "/auth/api/login/token/refresh", tag = TAG, request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New tokens", body = TokenPairBody),
+        (status = 401, description = "`token_not_valid`", body = ErrorBody)))]
+async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> Result<Json<TokenPairBody>, ApiError> {
+    let pair = state.auth.refresh(body.refresh).await?;
+    Ok(Json(TokenPairBody {
+        access: pair.access,
+        refresh: pair.refresh,
+    }))
+}
+
+/// End the login that the refresh token belongs to.
+#[utoipa::path(post, path = "/auth/api/logout", tag = TAG, request_body = LogoutRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Logged out", body = DetailBody),
+        (status = 401, description = "`not_authenticated` or `token_not_valid`", body = ErrorBody)))]
+async fn logout(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<LogoutRequest>,
+) -> Result<Json<DetailBody>, ApiError> {
+    let token = body.refresh.or(body.refresh_token);
+    state.auth.logout(&user, token).await?;
+    Ok(Json(DetailBody::new("Logged out.")))
+}
+
+/// Change the password; every earlier token on every device dies and the
+/// caller gets a fresh pair.
+#[utoipa::path(method(post, put, patch), path = "/auth/api/change-password", tag = TAG,
+    request_body = ChangePasswordRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Password changed; fresh tokens", body = TokenPairBody),
+        (status = 400, description = "Wrong `old_password` or a weak new password", body = Object),
+        (status = 401, description = "`not_authenticated` or `token_not_valid`", body = ErrorBody),
+        (status = 429, description = "Too many wrong old passwords", body = ErrorBody)))]
+async fn change_password(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<ChangePasswordRequest>,
+) -> Result<Json<TokenPairBody>, ApiError> {
+    let pair = state
+        .auth
+        .change_password(
+            user,
+            PasswordChange {
+                old_password: body.old_password,
+                new_password: body.new_password,
+                new_password1: body.new_password1,
+                new_password2: body.new_password2,
+            },
+        )
+        .await?;
+    Ok(Json(TokenPairBody {
+        access: pair.access,
+        refresh: pair.refresh,
+    }))
+}
+
+/// Email a password reset code.
+#[utoipa::path(post, path = "/auth/api/password-reset", tag = TAG, request_body = EmailRequest,
+    responses(
+        (status = 200, description = "Same answer whether or not the address exists", body = DetailBody),
+        (status = 400, description = "Missing or invalid email", body = Object),
+        (status = 429, description = "Cooldown for this address", body = ErrorBody)))]
+async fn password_reset(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<EmailRequest>,
+) -> Result<Json<DetailBody>, ApiError> {
+    state.auth.request_password_reset(body.email).await?;
+    Ok(Json(DetailBody::new(CODE_SENT)))
+}
+
+/// Set a new password with the emailed code; every earlier token dies.
+#[utoipa::path(post, path = "/auth/api/password-reset/confirm", tag = TAG, request_body = ResetConfirmRequest,
+    responses(
+        (status = 200, description = "Password changed", body = DetailBody),
+        (status = 400, description = "`otp_invalid`, `otp_expired`, or field errors", body = ErrorBody),
+        (status = 429, description = "Too many wrong codes for this address", body = ErrorBody)))]
+async fn password_reset_confirm(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ResetConfirmRequest>,
+) -> Result<Json<DetailBody>, ApiError> {
+    state
+        .auth
+        .confirm_password_reset(ResetConfirmation {
+            email: body.email,
+            code: body.code,
+            new_password: body.new_password,
+        })
+        .await?;
+    Ok(Json(DetailBody::new(
+        "Your password has been reset. Log in with the new one.",
+    )))
+}
+
+/// Verified customers and tailors (no staff), oldest first.
+#[utoipa::path(get, path = "/auth/api/users/list", tag = TAG, params(UserListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of users", body = UserPage),
+        (status = 400, description = "Bad `page_size` or `role`", body = ErrorBody),
+        (status = 401, description = "`not_authenticated` or `token_not_valid`", body = ErrorBody),
+        (status = 404, description = "Invalid page", body = ErrorBody)))]
+async fn list_users(
+    State(state): State<AppState>,
+    CurrentUser(_caller): CurrentUser,
+    ApiQuery(query): ApiQuery<UserListQuery>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Result<Json<UserPage>, ApiError> {
+    let request = PageRequest::parse(query.page.as_deref(), query.page_size.as_deref())?;
+    let role = query.role.filter(|r| !r.is_empty());
+    if let Some(role) = &role {
+        let mut errors = FieldErrors::new();
+        if !super::ROLES.contains(&role.as_str()) {
+            errors.add(
+                "role",
+                format!("Select a valid choice. {role} is not one of the available choices."),
+            );
+        }
+        errors.into_result()?;
+    }
+    let users_query = UserQuery {
+        role,
+        search: query.search,
+        offset: request.offset(),
+        limit: request.page_size,
+    };
+    let (count, users) = state.auth.list_users(users_query.clone()).await?;
+    let request = request.resolve(count)?;
+    let users = if request.offset() == users_query.offset {
+        users
+    } else {
+        // `page=last`: fetch that page now that the count is known.
+        let offset = request.offset();
+        state
+            .auth
+            .list_users(UserQuery {
+                offset,
+                ..users_query
+            })
+            .await?
+            .1
+    };
+    let (next, previous) = PageLinks::new(&uri, &headers).neighbours(request, count);
+    Ok(Json(UserPage {
+        count,
+        next,
+        previous,
+        results: users.iter().map(UserPublic::from).collect(),
+    }))
+}
+
+/// One user; the owner view when it is the caller.
+#[utoipa::path(get, path = "/auth/api/users/detail/{id}", tag = TAG,
+    params(("id" = Uuid, Path, description = "The user's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 401, description = "`not_authenticated` or `token_not_valid`", body = ErrorBody),
+        (status = 404, description = "Unknown or malformed id", body = ErrorBody)))]
+async fn user_detail(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<UserView>, ApiError> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
+    if id == caller.id {
+        return Ok(Json(UserView::Owner((&caller).into())));
+    }
+    let user = state.auth.user(id).await?;
+    if !user.is_verified || user.is_staff || user.is_superuser {
+        return Err(ApiError::not_found());
+    }
+    Ok(Json(UserView::Public((&user).into())))
+}
+
+/// The caller's own account.
+#[utoipa::path(get, path = "/auth/api/users/me", tag = TAG, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Owner view", body = UserOwner),
+        (status = 401, description = "`not_authenticated` or `token_not_valid`", body = ErrorBody)))]
+async fn me(CurrentUser(user): CurrentUser) -> Json<UserOwner> {
+    Json((&user).into())
+}
+
+/// Update the caller's names, username or phone number.
+#[utoipa::path(patch, path = "/auth/api/users/me", tag = TAG, request_body = ProfileUpdate,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Owner view after the change", body = UserOwner),
+        (status = 400, description = "Field errors", body = Object),
+        (status = 401, description = "`not_authenticated` or `token_not_valid`", body = ErrorBody)))]
+async fn update_me(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<ProfileUpdate>,
+) -> Result<Json<UserOwner>, ApiError> {
+    let user = state
+        .auth
+        .update_profile(
+            user,
+            ProfileChanges {
+                first_name: body.first_name,
+                last_name: body.last_name,
+                username: body.username,
+                phone_number: body.phone_number,
+            },
+        )
+        .await?;
+    Ok(Json((&user).into()))
+}

@@ -1,0 +1,28 @@
+//! Accounts and sessions: registration with an emailed code, login with
+//! rotating refresh tokens, password change and reset, the user directory.
+//!
+//! `service` and its siblings hold the rules and know nothing of HTTP;
+//! `http` turns requests into calls and results into responses.
+
+mod account;
+mod codes;
+mod error;
+pub mod http;
+mod password;
+mod recovery;
+mod rules;
+mod service;
+mod session;
+mod token_store;
+mod tokens;
+mod users_repo;
+
+pub use account::{NewAccount, ProfileChanges, UserQuery};
+pub use error::AuthError;
+pub use password::Passwords;
+pub use recovery::{PasswordChange, ResetConfirmation};
+pub use service::AuthService;
+pub use session::{Credentials, TokenPair};
+
+/// Roles a user can register with.
+pub const ROLES: [&str; 2] = ["customer", "tailor"];

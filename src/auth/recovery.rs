@@ -1,0 +1,170 @@
+//! Password change (knowing the old one) and reset (by emailed code). Both
+//! kill every earlier token on every device.
+
+use sea_orm::TransactionTrait;
+
+use super::codes::CodePurpose;
+use super::error::throttled;
+use super::password::validate_password;
+use super::session::TokenPair;
+use super::{AuthError, AuthService, token_store, users_repo};
+use crate::mail::Email;
+use crate::storage::entities::user;
+use crate::validation::FieldErrors;
+
+/// Not `Debug`: it holds passwords.
+pub struct PasswordChange {
+    pub old_password: Option<String>,
+    pub new_password: Option<String>,
+    /// The old Django form's pair, accepted when `new_password` is absent.
+    pub new_password1: Option<String>,
+    pub new_password2: Option<String>,
+}
+
+/// Not `Debug`: it holds a code and a password.
+pub struct ResetConfirmation {
+    pub email: Option<String>,
+    pub code: Option<String>,
+    pub new_password: Option<String>,
+}
+
+fn attributes(user: &user::Model) -> [(&str, &str); 4] {
+    [
+        ("username", user.username.as_str()),
+        ("email", user.email.as_str()),
+        ("first name", user.first_name.as_str()),
+        ("last name", user.last_name.as_str()),
+    ]
+}
+
+impl AuthService {
+    pub async fn change_password(
+        &self,
+        user: user::Model,
+        change: PasswordChange,
+    ) -> Result<TokenPair, AuthError> {
+        let mut errors = FieldErrors::new();
+        let old = errors.required("old_password", &change.old_password);
+        let new = if change.new_password.is_some() || change.new_password1.is_none() {
+            errors.required("new_password", &change.new_password)
+        } else {
+            let first = errors.required("new_password1", &change.new_password1);
+            let second = errors.required("new_password2", &change.new_password2);
+            if first.is_some() && second.is_some() && first != second {
+                errors.add("new_password2", "The two password fields didn’t match.");
+            }
+            first
+        };
+        let new_field = if change.new_password.is_some() || change.new_password1.is_none() {
+            "new_password"
+        } else {
+            "new_password1"
+        };
+        if let Some(new) = new {
+            for problem in validate_password(new, &attributes(&user)) {
+                errors.add(new_field, problem);
+            }
+        }
+        errors.into_result()?;
+        let (Some(old), Some(new)) = (old, new) else {
+            unreachable!("checked above");
+        };
+
+        let failures_key = format!("password:{}", user.id);
+        let window = self.settings.failure_window;
+        throttled(
+            self.throttles
+                .check(&failures_key, self.settings.max_failures, window)
+                .await?,
+        )?;
+        if !self
+            .passwords
+            .verify(old, Some(&user.password_hash))
+            .await?
+        {
+            self.throttles.bump(&failures_key, window).await?;
+            return Err(FieldErrors::single(
+                "old_password",
+                "Your old password was entered incorrectly. Please enter it again.",
+            )
+            .into());
+        }
+        self.throttles.clear(&failures_key).await?;
+        let hash = self.passwords.hash(new).await?;
+        users_repo::set_password(&self.db, user.id, hash, false).await?;
+        tracing::info!(user_id = %user.id, "password changed; earlier tokens revoked");
+        self.fresh_login(user.id).await
+    }
+
+    async fn fresh_login(&self, user_id: uuid::Uuid) -> Result<TokenPair, AuthError> {
+        let user = self.user(user_id).await?;
+        let family = token_store::start_family(&self.db, user.id).await?;
+        self.issue_pair(&user, family).await
+    }
+
+    /// Same answer whether or not the address has an account.
+    pub async fn request_password_reset(&self, email: Option<String>) -> Result<(), AuthError> {
+        let email = self.email_for_code_request(email)?;
+        self.email_cooldown("reset", &email).await?;
+        let Some(user) = users_repo::by_email(&self.db, &email).await? else {
+            return Ok(());
+        };
+        if !user.is_active {
+            return Ok(());
+        }
+        let code = self
+            .issue_code(CodePurpose::ResetPassword, &user.email_lower)
+            .await?;
+        let minutes = self.settings.code_ttl.as_secs().div_ceil(60);
+        self.send_email(Email {
+            to: user.email.clone(),
+            subject: "Your Atelier password reset code".into(),
+            body: format!(
+                "Hello {},\n\nYour Atelier password reset code is {code}.\nIt expires in {minutes} minutes.\n\nIf you did not ask to reset your password, ignore this email: your password has not changed.\n",
+                user.username
+            ),
+        });
+        Ok(())
+    }
+
+    pub async fn confirm_password_reset(&self, input: ResetConfirmation) -> Result<(), AuthError> {
+        let mut errors = FieldErrors::new();
+        let email = errors
+            .required("email", &input.email)
+            .map(super::rules::normalize_email);
+        let code = errors.required("code", &input.code).map(str::trim);
+        let new = errors.required("new_password", &input.new_password);
+        errors.into_result()?;
+        let (Some(email), Some(code), Some(new)) = (email, code, new) else {
+            unreachable!("checked above");
+        };
+        let user = users_repo::by_email(&self.db, &email).await?;
+        // The new password is checked first so that a weak one does not use up the code.
+        if let Some(user) = &user {
+            let problems = validate_password(new, &attributes(user));
+            if !problems.is_empty() {
+                let mut errors = FieldErrors::new();
+                problems
+                    .into_iter()
+                    .for_each(|p| errors.add("new_password", p));
+                return Err(errors.into());
+            }
+        }
+        let matched = self
+            .match_code(CodePurpose::ResetPassword, &email, code)
+            .await?;
+        let user = user.filter(|u| u.is_active).ok_or(AuthError::InvalidCode)?;
+        let hash = self.passwords.hash(new).await?;
+        let txn = self.db.begin().await?;
+        if !self.consume_code(&txn, &matched).await? {
+            return Err(AuthError::InvalidCode);
+        }
+        // Reading the code proved the address, so a reset also verifies it.
+        users_repo::set_password(&txn, user.id, hash, true).await?;
+        txn.commit().await?;
+        self.clear_code_failures(CodePurpose::ResetPassword, &email)
+            .await?;
+        tracing::info!(user_id = %user.id, "password reset; earlier tokens revoked");
+        Ok(())
+    }
+}

@@ -1,0 +1,161 @@
+//! Login, refresh-token rotation with reuse detection, logout, and checking
+//! the access token on each request.
+
+use uuid::Uuid;
+
+use super::error::throttled;
+use super::tokens::TokenType;
+use super::{AuthError, AuthService, token_store, users_repo};
+use crate::storage::entities::user;
+use crate::validation::{FieldErrors, NON_FIELD};
+
+pub struct TokenPair {
+    pub access: String,
+    pub refresh: String,
+}
+
+/// Login input; not `Debug` (it holds a password).
+pub struct Credentials {
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl AuthService {
+    pub async fn login(&self, credentials: Credentials) -> Result<TokenPair, AuthError> {
+        let mut errors = FieldErrors::new();
+        let identifier = credentials
+            .email
+            .as_deref()
+            .or(credentials.username.as_deref())
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        if identifier.is_none() {
+            errors.add(NON_FIELD, "Provide an email or a username.");
+        }
+        let password = errors.required("password", &credentials.password);
+        errors.into_result()?;
+        let (Some(identifier), Some(password)) = (identifier, password) else {
+            unreachable!("checked above");
+        };
+        let identifier = identifier.to_lowercase();
+
+        // Counted per identifier as typed, known or not, so guessing is
+        // limited however many addresses the guesser uses.
+        let failures_key = format!("login:{identifier}");
+        let window = self.settings.failure_window;
+        throttled(
+            self.throttles
+                .check(&failures_key, self.settings.max_failures, window)
+                .await?,
+        )?;
+        let user = if identifier.contains('@') {
+            users_repo::by_email(&self.db, &identifier).await?
+        } else {
+            users_repo::by_username(&self.db, &identifier).await?
+        };
+        let hash = user.as_ref().map(|u| u.password_hash.as_str());
+        let password_ok = self.passwords.verify(password, hash).await?;
+        let user = match user {
+            Some(user) if password_ok && user.is_active => user,
+            _ => {
+                self.throttles.bump(&failures_key, window).await?;
+                return Err(AuthError::InvalidCredentials);
+            }
+        };
+        self.throttles.clear(&failures_key).await?;
+        if !user.is_verified {
+            return Err(AuthError::NotVerified);
+        }
+        let family = token_store::start_family(&self.db, user.id).await?;
+        let pair = self.issue_pair(&user, family).await?;
+        tracing::info!(user_id = %user.id, "logged in");
+        Ok(pair)
+    }
+
+    pub(super) async fn issue_pair(
+        &self,
+        user: &user::Model,
+        family: Uuid,
+    ) -> Result<TokenPair, AuthError> {
+        let jti = Uuid::now_v7();
+        let (refresh, expires) = self.tokens.issue(
+            TokenType::Refresh,
+            jti,
+            user.id,
+            user.token_version,
+            self.settings.refresh_token_ttl,
+        )?;
+        token_store::record(&self.db, jti, family, user.id, expires).await?;
+        let (access, _) = self.tokens.issue(
+            TokenType::Access,
+            Uuid::now_v7(),
+            user.id,
+            user.token_version,
+            self.settings.access_token_ttl,
+        )?;
+        Ok(TokenPair { access, refresh })
+    }
+
+    /// Rotation: the presented token dies and a new one of the same family is
+    /// issued. A token presented a second time means it leaked: the whole
+    /// family (that login) is revoked.
+    pub async fn refresh(&self, refresh: Option<String>) -> Result<TokenPair, AuthError> {
+        let token = required_token("refresh", refresh)?;
+        let claims = self.tokens.decode(&token, TokenType::Refresh)?;
+        if !token_store::use_once(&self.db, claims.jti).await? {
+            if let Some(row) = token_store::family_of(&self.db, claims.jti).await? {
+                if row.used_at.is_some() {
+                    tracing::warn!(user_id = %row.user_id, "refresh token reused; revoking its login");
+                    token_store::revoke_family(&self.db, row.family_id).await?;
+                }
+            }
+            return Err(AuthError::TokenInvalid);
+        }
+        let user = self.live_user(claims.user_id, claims.ver).await?;
+        let family = token_store::family_of(&self.db, claims.jti)
+            .await?
+            .ok_or(AuthError::TokenInvalid)?
+            .family_id;
+        self.issue_pair(&user, family).await
+    }
+
+    /// Ends the login that the refresh token belongs to.
+    pub async fn logout(
+        &self,
+        user: &user::Model,
+        refresh: Option<String>,
+    ) -> Result<(), AuthError> {
+        let token = required_token("refresh", refresh)?;
+        let claims = self.tokens.decode(&token, TokenType::Refresh)?;
+        if claims.user_id != user.id {
+            return Err(AuthError::TokenInvalid);
+        }
+        let row = token_store::family_of(&self.db, claims.jti)
+            .await?
+            .ok_or(AuthError::TokenInvalid)?;
+        token_store::revoke_family(&self.db, row.family_id).await?;
+        tracing::info!(user_id = %user.id, "logged out");
+        Ok(())
+    }
+
+    /// The user behind an access token, if the token is still good.
+    pub async fn authenticate(&self, access: &str) -> Result<user::Model, AuthError> {
+        let claims = self.tokens.decode(access, TokenType::Access)?;
+        self.live_user(claims.user_id, claims.ver).await
+    }
+
+    async fn live_user(&self, id: Uuid, version: i32) -> Result<user::Model, AuthError> {
+        match users_repo::by_id(&self.db, id).await? {
+            Some(user) if user.is_active && user.token_version == version => Ok(user),
+            _ => Err(AuthError::TokenInvalid),
+        }
+    }
+}
+
+fn required_token(field: &str, token: Option<String>) -> Result<String, AuthError> {
+    let mut errors = FieldErrors::new();
+    errors.required(field, &token);
+    errors.into_result()?;
+    Ok(token.unwrap_or_default())
+}

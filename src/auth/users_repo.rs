@@ -1,0 +1,159 @@
+//! Queries on the users table.
+
+use sea_orm::sea_query::{Expr, Func, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::storage::StorageError;
+use crate::storage::entities::user::{self, Column, Entity as User};
+
+pub async fn by_id(db: &DatabaseConnection, id: Uuid) -> Result<Option<user::Model>, StorageError> {
+    Ok(User::find_by_id(id).one(db).await?)
+}
+
+pub async fn by_email(
+    db: &DatabaseConnection,
+    email_lower: &str,
+) -> Result<Option<user::Model>, StorageError> {
+    Ok(User::find()
+        .filter(Column::EmailLower.eq(email_lower))
+        .one(db)
+        .await?)
+}
+
+pub async fn by_username(
+    db: &DatabaseConnection,
+    username_lower: &str,
+) -> Result<Option<user::Model>, StorageError> {
+    Ok(User::find()
+        .filter(Column::UsernameLower.eq(username_lower))
+        .one(db)
+        .await?)
+}
+
+pub async fn insert(
+    db: &DatabaseConnection,
+    row: user::ActiveModel,
+) -> Result<user::Model, StorageError> {
+    Ok(row.insert(db).await?)
+}
+
+pub async fn update(
+    db: &impl ConnectionTrait,
+    row: user::ActiveModel,
+) -> Result<user::Model, StorageError> {
+    Ok(row.update(db).await?)
+}
+
+/// New password; bumping the token version kills every token issued before.
+pub async fn set_password(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    password_hash: String,
+    also_verify: bool,
+) -> Result<(), StorageError> {
+    let mut update = User::update_many()
+        .col_expr(Column::PasswordHash, Expr::value(password_hash))
+        .col_expr(Column::TokenVersion, Expr::col(Column::TokenVersion).add(1));
+    if also_verify {
+        update = update.col_expr(Column::IsVerified, Expr::value(true));
+    }
+    update.filter(Column::Id.eq(id)).exec(db).await?;
+    Ok(())
+}
+
+pub async fn mark_verified(db: &impl ConnectionTrait, id: Uuid) -> Result<(), StorageError> {
+    User::update_many()
+        .col_expr(Column::IsVerified, Expr::value(true))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub struct Listing {
+    pub role: Option<String>,
+    pub search: Option<String>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// The public directory: verified, active, non-staff accounts, oldest first.
+pub async fn list(
+    db: &DatabaseConnection,
+    listing: &Listing,
+) -> Result<(u64, Vec<user::Model>), StorageError> {
+    let mut query = User::find()
+        .filter(Column::IsVerified.eq(true))
+        .filter(Column::IsActive.eq(true))
+        .filter(Column::IsStaff.eq(false))
+        .filter(Column::IsSuperuser.eq(false));
+    if let Some(role) = &listing.role {
+        query = query.filter(Column::Role.eq(role.as_str()));
+    }
+    if let Some(search) = listing.search.as_deref().filter(|s| !s.trim().is_empty()) {
+        let pattern = format!("%{}%", escape_like(&search.trim().to_lowercase()));
+        let matches = |col: Column| {
+            Expr::expr(Func::lower(Expr::col(col)))
+                .like(LikeExpr::new(pattern.clone()).escape('\\'))
+        };
+        query = query.filter(
+            Condition::any()
+                .add(matches(Column::UsernameLower))
+                .add(matches(Column::FirstName))
+                .add(matches(Column::LastName)),
+        );
+    }
+    let count = query.clone().count(db).await?;
+    let rows = query
+        .order_by_asc(Column::Id)
+        .offset(listing.offset)
+        .limit(listing.limit)
+        .all(db)
+        .await?;
+    Ok((count, rows))
+}
+
+/// Makes user input literal inside a LIKE pattern.
+fn escape_like(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for c in input.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn new_row(
+    email: &str,
+    username: &str,
+    password_hash: String,
+    role: &str,
+    names: (&str, &str),
+    phone_number: &str,
+) -> user::ActiveModel {
+    user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(email.trim().to_string()),
+        email_lower: Set(email.trim().to_lowercase()),
+        username: Set(username.to_string()),
+        username_lower: Set(username.to_lowercase()),
+        password_hash: Set(password_hash),
+        first_name: Set(names.0.trim().to_string()),
+        last_name: Set(names.1.trim().to_string()),
+        phone_number: Set(phone_number.trim().to_string()),
+        role: Set(role.to_string()),
+        avatar: Set(None),
+        is_verified: Set(false),
+        is_active: Set(true),
+        is_staff: Set(false),
+        is_superuser: Set(false),
+        token_version: Set(0),
+        date_joined: Set(chrono::Utc::now()),
+    }
+}

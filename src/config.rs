@@ -1,0 +1,176 @@
+//! Run-time configuration, read from the environment (or flags) by `clap`.
+//! The defaults are chosen so that `atelier serve` works with no configuration.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+
+/// Every setting, as flags with an environment-variable twin.
+#[derive(Args, Clone, Debug)]
+pub struct ConfigArgs {
+    /// Address and port the API listens on.
+    #[arg(long, env = "ATELIER_LISTEN", default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`; defaults to a SQLite file in the data folder.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Folder for the default SQLite database, the generated secret key and the email outbox.
+    #[arg(long, env = "ATELIER_DATA_DIR", default_value = "atelier-data")]
+    pub data_dir: PathBuf,
+    /// `smtp://host:port`, `smtps://user:pass@host:465` or `smtp://...?tls=starttls`; unset: log/outbox mailer.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    #[arg(
+        long,
+        env = "ATELIER_EMAIL_FROM",
+        default_value = "Atelier <no-reply@atelier.local>"
+    )]
+    pub email_from: String,
+    /// Signs tokens and keys the code hashes; at least 32 characters. Generated and kept in the data folder when unset.
+    #[arg(long, env = "ATELIER_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Requests per minute per client address on register, login, verify, resend and reset; 0 turns it off.
+    #[arg(long, env = "ATELIER_RATE_LIMIT_IP_PER_MINUTE", default_value_t = 300)]
+    pub rate_limit_ip_per_minute: u32,
+    #[arg(long, env = "ATELIER_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    pub access_token_ttl_secs: u64,
+    #[arg(long, env = "ATELIER_REFRESH_TOKEN_TTL_SECS", default_value_t = 7 * 24 * 3600)]
+    pub refresh_token_ttl_secs: u64,
+    #[arg(long, env = "ATELIER_CODE_TTL_SECS", default_value_t = 600)]
+    pub code_ttl_secs: u64,
+    /// Wrong tries after which a code dies.
+    #[arg(long, env = "ATELIER_CODE_MAX_ATTEMPTS", default_value_t = 5)]
+    pub code_max_attempts: u32,
+    /// Seconds between two code emails (resend, password reset) to one address.
+    #[arg(long, env = "ATELIER_EMAIL_COOLDOWN_SECS", default_value_t = 60)]
+    pub email_cooldown_secs: u64,
+    /// Failed secret checks (password, code) per account identifier within the window before 429.
+    #[arg(long, env = "ATELIER_MAX_FAILURES", default_value_t = 10)]
+    pub max_failures: u32,
+    #[arg(long, env = "ATELIER_FAILURE_WINDOW_SECS", default_value_t = 900)]
+    pub failure_window_secs: u64,
+    /// argon2id memory cost in KiB (minimum 19456).
+    #[arg(long, env = "ATELIER_ARGON2_MEMORY_KIB", default_value_t = 19456)]
+    pub argon2_memory_kib: u32,
+    /// argon2id iterations (minimum 2).
+    #[arg(long, env = "ATELIER_ARGON2_ITERATIONS", default_value_t = 2)]
+    pub argon2_iterations: u32,
+    #[arg(long, env = "ATELIER_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// How long a request waits for a database connection before it gets a 503.
+    #[arg(long, env = "ATELIER_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 3)]
+    pub db_acquire_timeout_secs: u64,
+    /// `text` or `json`.
+    #[arg(long, env = "ATELIER_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub smtp_url: Option<String>,
+    pub email_from: String,
+    pub secret_key: Option<String>,
+    pub rate_limit_ip_per_minute: u32,
+    pub db_max_connections: u32,
+    pub db_acquire_timeout: Duration,
+    pub auth: AuthSettings,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub code_ttl: Duration,
+    pub code_max_attempts: u32,
+    pub email_cooldown: Duration,
+    pub max_failures: u32,
+    pub failure_window: Duration,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+}
+
+pub const MIN_ARGON2_MEMORY_KIB: u32 = 19456;
+pub const MIN_ARGON2_ITERATIONS: u32 = 2;
+
+impl ConfigArgs {
+    pub fn into_settings(self) -> anyhow::Result<Settings> {
+        if self.argon2_memory_kib < MIN_ARGON2_MEMORY_KIB {
+            anyhow::bail!("ATELIER_ARGON2_MEMORY_KIB must be at least {MIN_ARGON2_MEMORY_KIB}");
+        }
+        if self.argon2_iterations < MIN_ARGON2_ITERATIONS {
+            anyhow::bail!("ATELIER_ARGON2_ITERATIONS must be at least {MIN_ARGON2_ITERATIONS}");
+        }
+        let database_url = self
+            .database_url
+            .unwrap_or_else(|| default_database_url(&self.data_dir));
+        Ok(Settings {
+            listen: self.listen,
+            database_url,
+            data_dir: self.data_dir,
+            smtp_url: self.smtp_url.filter(|u| !u.trim().is_empty()),
+            email_from: self.email_from,
+            secret_key: self.secret_key.filter(|k| !k.is_empty()),
+            rate_limit_ip_per_minute: self.rate_limit_ip_per_minute,
+            db_max_connections: self.db_max_connections.max(1),
+            db_acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs.max(1)),
+            auth: AuthSettings {
+                access_token_ttl: Duration::from_secs(self.access_token_ttl_secs),
+                refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_secs),
+                code_ttl: Duration::from_secs(self.code_ttl_secs),
+                code_max_attempts: self.code_max_attempts.max(1),
+                email_cooldown: Duration::from_secs(self.email_cooldown_secs),
+                max_failures: self.max_failures.max(1),
+                failure_window: Duration::from_secs(self.failure_window_secs),
+                argon2_memory_kib: self.argon2_memory_kib,
+                argon2_iterations: self.argon2_iterations,
+            },
+        })
+    }
+}
+
+fn default_database_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("atelier.db").display())
+}
+
+/// The URL with its password replaced by `***`, safe to print.
+pub fn mask_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            let masked = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_string()
+            };
+            format!("{scheme}://{masked}@{host}{tail}")
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_url;
+
+    #[test]
+    fn masks_passwords_only() {
+        assert_eq!(
+            mask_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(mask_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(mask_url("sqlite://atelier.db"), "sqlite://atelier.db");
+    }
+}

@@ -1,0 +1,179 @@
+//! The one place where errors become HTTP responses, in Django REST
+//! framework's shapes: `{"field": ["message"]}` for validation errors and
+//! `{"detail": "...", "code": "..."}` for everything else.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::AuthError;
+use crate::storage::StorageError;
+use crate::throttle::RetryAfter;
+use crate::validation::FieldErrors;
+
+/// Body of every error that is not a validation error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Human-readable explanation.
+    pub detail: String,
+    /// Stable machine-readable code to switch on (`token_not_valid`, `throttled`, ...).
+    pub code: String,
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    Validation(FieldErrors),
+    Detail {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+    },
+    Throttled(RetryAfter),
+    Unavailable,
+    /// Logged with its cause; the client sees only a generic message.
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Detail {
+            status,
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found.")
+    }
+
+    pub fn token_not_valid() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "token_not_valid",
+            "Given token not valid for any token type",
+        )
+    }
+
+    pub fn not_authenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "not_authenticated",
+            "Authentication credentials were not provided.",
+        )
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) => StatusCode::BAD_REQUEST,
+            ApiError::Detail { status, .. } => *status,
+            ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+fn detail_response(status: StatusCode, code: &str, detail: String) -> Response {
+    let body = ErrorBody {
+        detail,
+        code: code.to_string(),
+    };
+    (status, Json(body)).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match self {
+            ApiError::Validation(errors) => (status, Json(errors)).into_response(),
+            ApiError::Detail { code, detail, .. } => {
+                let mut response = detail_response(status, code, detail);
+                if status == StatusCode::UNAUTHORIZED {
+                    response.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Bearer realm=\"api\""),
+                    );
+                }
+                response
+            }
+            ApiError::Throttled(RetryAfter(wait)) => {
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                let mut response = detail_response(
+                    status,
+                    "throttled",
+                    format!("Request was throttled. Expected available in {secs} seconds."),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                response
+            }
+            ApiError::Unavailable => detail_response(
+                status,
+                "service_unavailable",
+                "The service is temporarily unavailable. Try again shortly.".into(),
+            ),
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                detail_response(status, "error", "A server error occurred.".into())
+            }
+        }
+    }
+}
+
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        ApiError::Validation(errors)
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(err: StorageError) -> Self {
+        match err {
+            StorageError::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                ApiError::Unavailable
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        use StatusCode as S;
+        match err {
+            AuthError::Invalid(errors) => ApiError::Validation(errors),
+            AuthError::InvalidCredentials => ApiError::new(
+                S::UNAUTHORIZED,
+                "no_active_account",
+                "No active account found with the given credentials",
+            ),
+            AuthError::NotVerified => ApiError::new(
+                S::FORBIDDEN,
+                "account_not_verified",
+                "This account is not verified yet. Enter the code we emailed you.",
+            ),
+            AuthError::InvalidCode => ApiError::bad_request(
+                "otp_invalid",
+                "The code is invalid, already used, or not for this address.",
+            ),
+            AuthError::CodeExpired => {
+                ApiError::bad_request("otp_expired", "The code has expired. Request a new one.")
+            }
+            AuthError::TokenInvalid => ApiError::token_not_valid(),
+            AuthError::NotAuthenticated => ApiError::not_authenticated(),
+            AuthError::NotFound => ApiError::not_found(),
+            AuthError::Throttled(wait) => ApiError::Throttled(wait),
+            AuthError::Storage(e) => e.into(),
+            AuthError::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Shared HTTP pieces: extractors, pagination, middleware, health and metrics.
+
+pub mod extract;
+pub mod health;
+pub mod ip_limit;
+pub mod middleware;
+pub mod pagination;

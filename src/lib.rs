@@ -1,0 +1,18 @@
+//! Atelier: the API behind the tailoring marketplace's mobile app.
+//!
+//! Layers, outermost first: `http` (shared extractors, middleware, errors on the
+//! wire), feature areas (`auth`, each with its own `http`, services and
+//! queries), and `storage` (connection, entities, migrations).
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod mail;
+pub mod openapi;
+pub mod startup;
+pub mod state;
+pub mod storage;
+pub mod telemetry;
+pub mod throttle;
+pub mod validation;

@@ -1,0 +1,106 @@
+//! Outgoing email: real SMTP when `SMTP_URL` is set, otherwise a development
+//! mailer that writes each message to the log and to an outbox folder.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+#[derive(Clone)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("bad address: {0}")]
+    Address(String),
+    #[error("smtp: {0}")]
+    Smtp(String),
+    #[error("outbox: {0}")]
+    Outbox(#[from] std::io::Error),
+}
+
+pub enum Mailer {
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
+    /// Development default: no email leaves the machine.
+    Outbox { dir: PathBuf, from: Mailbox },
+}
+
+impl Mailer {
+    pub fn from_settings(
+        smtp_url: Option<&str>,
+        from: &str,
+        outbox: PathBuf,
+    ) -> anyhow::Result<Self> {
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("ATELIER_EMAIL_FROM is not an address: {e}"))?;
+        let Some(url) = smtp_url else {
+            return Ok(Mailer::Outbox { dir: outbox, from });
+        };
+        // `tls=starttls` reads better; lettre calls it `tls=required`.
+        let url = url.replace("tls=starttls", "tls=required");
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+            .map_err(|e| anyhow::anyhow!("bad SMTP_URL: {e}"))?
+            .timeout(Some(Duration::from_secs(20)))
+            .build();
+        Ok(Mailer::Smtp { transport, from })
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Mailer::Smtp { .. } => "smtp".into(),
+            Mailer::Outbox { dir, .. } => format!("log + outbox at {}", dir.display()),
+        }
+    }
+
+    pub async fn send(&self, email: &Email) -> Result<(), MailError> {
+        match self {
+            Mailer::Smtp { transport, from } => {
+                let message = build(from, email)?;
+                transport
+                    .send(message)
+                    .await
+                    .map_err(|e| MailError::Smtp(e.to_string()))?;
+                tracing::info!(to = %email.to, subject = %email.subject, "email sent");
+                Ok(())
+            }
+            Mailer::Outbox { dir, from } => {
+                let message = build(from, email)?;
+                tokio::fs::create_dir_all(dir).await?;
+                let path = dir.join(format!("{}.eml", uuid::Uuid::now_v7()));
+                tokio::fs::write(&path, message.formatted()).await?;
+                // This mailer exists so a developer can read codes without an
+                // SMTP server: printing the body is its purpose.
+                tracing::info!(
+                    to = %email.to,
+                    subject = %email.subject,
+                    file = %path.display(),
+                    "email (development mailer, not sent):\n{}",
+                    email.body
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+fn build(from: &Mailbox, email: &Email) -> Result<Message, MailError> {
+    let to: Mailbox = email
+        .to
+        .parse()
+        .map_err(|e: lettre::address::AddressError| MailError::Address(e.to_string()))?;
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(email.subject.clone())
+        .body(email.body.clone())
+        .map_err(|e| MailError::Smtp(e.to_string()))
+}

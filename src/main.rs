@@ -1,0 +1,117 @@
+use std::io::BufRead;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use atelier::auth::{AuthError, AuthService};
+use atelier::config::{ConfigArgs, Settings};
+use atelier::mail::Mailer;
+use atelier::startup::{Application, shutdown_signal};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "atelier", version, about = "The Atelier marketplace API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API (migrates the database first).
+    Serve(ConfigArgs),
+    /// Apply database migrations and exit.
+    Migrate(ConfigArgs),
+    /// Print the OpenAPI spec as JSON.
+    Openapi,
+    /// Create an administrator account. The password is read from
+    /// ATELIER_SUPERUSER_PASSWORD or, if unset, from the first line of stdin.
+    Createsuperuser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let log_format = match &cli.command {
+        Command::Serve(c) | Command::Migrate(c) | Command::Createsuperuser { config: c, .. } => {
+            c.log_format.clone()
+        }
+        Command::Openapi => "text".into(),
+    };
+    if !matches!(cli.command, Command::Openapi) {
+        atelier::telemetry::init(&log_format);
+    }
+    match run(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("atelier: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(config) => {
+            let app = Application::build(config.into_settings()?).await?;
+            app.run_until(shutdown_signal()).await?;
+        }
+        Command::Migrate(config) => {
+            let settings = config.into_settings()?;
+            let db = connect(&settings).await?;
+            atelier::storage::migrate(&db).await?;
+            println!("migrations applied");
+        }
+        Command::Openapi => {
+            println!("{}", atelier::openapi::spec().to_pretty_json()?);
+        }
+        Command::Createsuperuser {
+            email,
+            username,
+            config,
+        } => {
+            let settings = config.into_settings()?;
+            let password = match std::env::var("ATELIER_SUPERUSER_PASSWORD") {
+                Ok(p) if !p.is_empty() => p,
+                _ => {
+                    eprintln!("Password (one line on stdin):");
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let db = connect(&settings).await?;
+            atelier::storage::migrate(&db).await?;
+            let secret = "createsuperuser does not sign anything, so any key will do";
+            let mailer = Mailer::from_settings(
+                None,
+                &settings.email_from,
+                settings.data_dir.join("outbox"),
+            )?;
+            let auth = AuthService::new(db, settings.auth.clone(), secret, Arc::new(mailer));
+            match auth.create_superuser(&email, &username, &password).await {
+                Ok(user) => println!("superuser {} created (id {})", user.username, user.id),
+                Err(AuthError::Invalid(errors)) => {
+                    anyhow::bail!("{}", serde_json::to_string(&errors)?)
+                }
+                Err(err) => anyhow::bail!("{err}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn connect(settings: &Settings) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    atelier::storage::connect(
+        &settings.database_url,
+        settings.db_max_connections,
+        settings.db_acquire_timeout,
+    )
+    .await
+}

@@ -1,0 +1,51 @@
+//! The OpenAPI document, generated from the same route declarations that
+//! build the router, so the two cannot drift apart.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::http::health;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Atelier API",
+        description = "Backend of the tailoring marketplace app. Every path also answers with a trailing slash. \
+Errors: validation errors are `{\"field\": [\"message\"]}`; all others `{\"detail\": \"...\", \"code\": \"...\"}`.",
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Accounts, sessions and users"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".into());
+        scheme.description =
+            Some("`Authorization: Bearer <access>` (`JWT <access>` works too)".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// Every API route with its documentation; `startup` adds state and middleware.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
+        .routes(routes!(health::metrics))
+        .merge(crate::auth::http::routes())
+}
+
+pub fn spec() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}

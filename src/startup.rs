@@ -1,0 +1,212 @@
+//! Building and running the application: connect and migrate, assemble the
+//! router, bind, serve until told to stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::AuthService;
+use crate::config::{Settings, mask_url};
+use crate::http::middleware;
+use crate::mail::Mailer;
+use crate::state::AppState;
+
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    db: DatabaseConnection,
+}
+
+impl Application {
+    /// Everything that can fail at start-up fails here, with a clear message.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        tracing::info!(database = %mask_url(&settings.database_url), "connecting to the database");
+        let db = crate::storage::connect(
+            &settings.database_url,
+            settings.db_max_connections,
+            settings.db_acquire_timeout,
+        )
+        .await?;
+        crate::storage::migrate(&db).await?;
+        let secret = secret_key(&settings)?;
+        let mailer = Mailer::from_settings(
+            settings.smtp_url.as_deref(),
+            &settings.email_from,
+            settings.data_dir.join("outbox"),
+        )?;
+        tracing::info!(mailer = %mailer.describe(), "email");
+        let auth = AuthService::new(db.clone(), settings.auth.clone(), &secret, Arc::new(mailer));
+        let state = AppState {
+            db: db.clone(),
+            auth: Arc::new(auth),
+            metrics: metrics_handle(),
+        };
+        let router = router(state, settings.rate_limit_ip_per_minute);
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
+        Ok(Self {
+            listener,
+            router,
+            db,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!(address = %self.local_addr(), "listening");
+        let service = tower::Layer::layer(
+            &tower::util::MapRequestLayer::new(middleware::trim_trailing_slash),
+            self.router,
+        );
+        axum::serve(
+            self.listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                SocketAddr,
+            >(service),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
+        let _ = self.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+pub fn router(state: AppState, rate_limit_ip_per_minute: u32) -> Router {
+    let (api, spec) = crate::openapi::api_router().split_for_parts();
+    api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", spec))
+        .fallback(middleware::not_found)
+        .layer(axum::middleware::from_fn(
+            middleware::json_method_not_allowed,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(crate::auth::http::ip_limit_layer(rate_limit_ip_per_minute))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(middleware::request_span)
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(axum::middleware::from_fn(middleware::record_metrics))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Duration::from_secs(30),
+                )),
+        )
+        .with_state(state)
+}
+
+/// One recorder per process (tests run many apps in one process).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("http_request_duration_seconds".into()),
+                    &[
+                        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                    ],
+                )
+                .expect("non-empty buckets")
+                .install_recorder()
+                .expect("metrics recorder installs once")
+        })
+        .clone()
+}
+
+/// The configured key, or one generated on first start and kept in the data folder.
+fn secret_key(settings: &Settings) -> anyhow::Result<String> {
+    if let Some(key) = &settings.secret_key {
+        if key.len() < 32 {
+            anyhow::bail!("ATELIER_SECRET_KEY must be at least 32 characters");
+        }
+        return Ok(key.clone());
+    }
+    let path = settings.data_dir.join("secret_key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_string();
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+    }
+    let key = generate_key();
+    write_private(&path, &key)
+        .map_err(|e| anyhow::anyhow!("cannot write the secret key to {}: {e}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a secret key (set ATELIER_SECRET_KEY to share one between instances)");
+    Ok(key)
+}
+
+fn generate_key() -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut bytes = [0u8; 48];
+    OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

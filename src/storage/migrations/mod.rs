@@ -1,0 +1,15 @@
+//! One migration set for SQLite and PostgreSQL, written with the schema
+//! builder so that each backend gets its own SQL from the same source.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_auth;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_auth::Migration)]
+    }
+}
