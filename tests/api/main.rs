@@ -1,1 +1,16 @@
+//! End-to-end tests: the real server on a free port, real HTTP, real SMTP,
+//! every scenario on SQLite and on PostgreSQL.
 
+mod helpers;
+mod smtp;
+
+mod concurrency;
+mod errors;
+mod login;
+mod operations;
+mod password;
+mod process;
+mod register;
+mod resilience;
+mod tokens;
+mod users;

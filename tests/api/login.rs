@@ -1,0 +1,77 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::{PASSWORD, TestApp, body_of, status_and_body};
+
+both_backends! {
+    async fn login_works_with_email_or_username_in_any_case(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.verified_user("ngozi").await;
+        for identifier in ["ngozi@example.com", "NGOZI@example.com", "ngozi", "Ngozi"] {
+            let (status, tokens) = status_and_body(app.login(identifier, PASSWORD).await).await;
+            assert_eq!(status, StatusCode::OK, "{identifier}");
+            let me = app.get_as(tokens["access"].as_str().unwrap(), "/auth/api/users/me/").await;
+            assert_eq!(body_of(me).await["id"], user.id.as_str());
+            assert!(tokens["refresh"].is_string());
+        }
+    }
+
+    async fn wrong_password_and_unknown_account_get_the_same_401(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.verified_user("emeka").await;
+        let (status, wrong) = status_and_body(app.login("emeka", "Wrong-Password-1").await).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(wrong["detail"], "No active account found with the given credentials");
+        let (status, unknown) = status_and_body(app.login("nobody@example.com", PASSWORD).await).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(wrong, unknown);
+    }
+
+    async fn an_unverified_account_gets_403_only_with_the_right_password(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.register("yemi@example.com", "yemi").await;
+        let (status, body) = status_and_body(app.login("yemi", PASSWORD).await).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["code"], "account_not_verified");
+        assert_eq!(app.login("yemi", "Wrong-Password-1").await.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    async fn missing_fields_are_400(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (status, body) = status_and_body(app.post("/auth/api/login/", json!({})).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["password"], json!(["This field is required."]));
+        assert!(body["non_field_errors"].is_array());
+    }
+
+    async fn repeated_failures_end_in_429_for_known_and_unknown_accounts(backend) {
+        let app = TestApp::spawn_with(backend, |s| s.auth.max_failures = 3).await;
+        app.verified_user("dayo").await;
+        for identifier in ["dayo", "ghost@example.com"] {
+            for _ in 0..3 {
+                assert_eq!(app.login(identifier, "Wrong-Password-1").await.status(), StatusCode::UNAUTHORIZED);
+            }
+            // Locked now, even with the right password.
+            let locked = app.login(identifier, PASSWORD).await;
+            assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS, "{identifier}");
+            assert!(locked.headers().contains_key("retry-after"));
+            assert_eq!(body_of(locked).await["code"], "throttled");
+        }
+        // Other accounts are not affected.
+        app.verified_user("sade").await;
+    }
+
+    async fn a_success_clears_earlier_failures(backend) {
+        let app = TestApp::spawn_with(backend, |s| s.auth.max_failures = 3).await;
+        app.verified_user("obi").await;
+        for _ in 0..2 {
+            app.login("obi", "Wrong-Password-1").await;
+        }
+        assert_eq!(app.login("obi", PASSWORD).await.status(), StatusCode::OK);
+        for _ in 0..2 {
+            app.login("obi", "Wrong-Password-1").await;
+        }
+        assert_eq!(app.login("obi", PASSWORD).await.status(), StatusCode::OK);
+    }
+}

@@ -1,0 +1,91 @@
+use std::collections::BTreeSet;
+
+use reqwest::StatusCode;
+
+use crate::both_backends;
+use crate::helpers::{TestApp, body_of};
+
+/// Every endpoint the issue names, with its methods.
+const ROUTES: &[(&str, &[&str])] = &[
+    ("/auth/api/register", &["post"]),
+    ("/auth/api/register/verify-otp/{otp}", &["post"]),
+    ("/auth/api/register/resend-otp", &["post"]),
+    ("/auth/api/login", &["post"]),
+    ("/auth/api/login/token/refresh", &["post"]),
+    ("/auth/api/logout", &["post"]),
+    ("/auth/api/change-password", &["post", "put", "patch"]),
+    ("/auth/api/password-reset", &["post"]),
+    ("/auth/api/password-reset/confirm", &["post"]),
+    ("/auth/api/users/list", &["get"]),
+    ("/auth/api/users/detail/{id}", &["get"]),
+    ("/auth/api/users/me", &["get", "patch"]),
+    ("/health", &["get"]),
+    ("/health/ready", &["get"]),
+    ("/metrics", &["get"]),
+];
+
+both_backends! {
+    async fn health_and_readiness(backend) {
+        let app = TestApp::spawn(backend).await;
+        let live = app.get("/health").await;
+        assert_eq!(live.status(), StatusCode::OK);
+        assert!(live.headers().contains_key("x-request-id"));
+        assert_eq!(body_of(live).await["status"], "ok");
+        let ready = body_of(app.get("/health/ready").await).await;
+        assert_eq!(ready["database"], "ok");
+    }
+
+    async fn metrics_count_requests_by_route_and_status(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.get("/health").await;
+        app.get("/auth/api/users/me/").await;
+        let text = app.get("/metrics").await.text().await.unwrap();
+        assert!(text.contains("http_requests_total"), "{text}");
+        assert!(text.contains(r#"route="/auth/api/users/me""#), "{text}");
+        assert!(text.contains(r#"status="401""#), "{text}");
+        assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+    }
+
+    async fn the_openapi_spec_describes_every_route(backend) {
+        let app = TestApp::spawn(backend).await;
+        let spec = body_of(app.get("/api/openapi.json").await).await;
+        assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+        let paths = spec["paths"].as_object().unwrap();
+        for (path, methods) in ROUTES {
+            let item = paths.get(*path).unwrap_or_else(|| panic!("{path} missing from the spec"));
+            for method in *methods {
+                let op = item.get(*method).unwrap_or_else(|| panic!("{method} {path} missing"));
+                assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path}");
+            }
+        }
+        let documented: BTreeSet<&str> = paths.keys().map(String::as_str).collect();
+        let expected: BTreeSet<&str> = ROUTES.iter().map(|(p, _)| *p).collect();
+        assert_eq!(documented, expected, "the spec and the route list differ");
+        assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
+        assert!(spec["components"]["schemas"]["ErrorBody"].is_object());
+    }
+
+    async fn the_docs_page_is_served_without_internet(backend) {
+        let app = TestApp::spawn(backend).await;
+        let page = app.get("/api/docs/").await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("swagger"), "{html}");
+        // The UI's own assets come from the binary, not a CDN.
+        let script = app.get("/api/docs/swagger-ui-bundle.js").await;
+        assert_eq!(script.status(), StatusCode::OK);
+        let config = app.get("/api/docs/swagger-initializer.js").await.text().await.unwrap();
+        assert!(config.contains("/api/openapi.json"), "{config}");
+    }
+}
+
+#[test]
+fn the_cli_prints_the_same_spec() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .arg("openapi")
+        .output()
+        .expect("run atelier openapi");
+    assert!(output.status.success());
+    let spec: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON spec");
+    assert!(spec["paths"]["/auth/api/login"]["post"].is_object());
+}
