@@ -106,21 +106,19 @@ impl AuthService {
     ) -> Result<(), AuthError> {
         let mut errors = FieldErrors::new();
         let other = |u: &user::Model| Some(u.id) != except;
-        if let Some(email) = email {
-            if users_repo::by_email(&self.db, &normalize_email(email))
+        if let Some(email) = email
+            && users_repo::by_email(&self.db, &normalize_email(email))
                 .await?
                 .is_some_and(|u| other(&u))
-            {
-                errors.add("email", EMAIL_TAKEN);
-            }
+        {
+            errors.add("email", EMAIL_TAKEN);
         }
-        if let Some(username) = username {
-            if users_repo::by_username(&self.db, &username.to_lowercase())
+        if let Some(username) = username
+            && users_repo::by_username(&self.db, &username.to_lowercase())
                 .await?
                 .is_some_and(|u| other(&u))
-            {
-                errors.add("username", USERNAME_TAKEN);
-            }
+        {
+            errors.add("username", USERNAME_TAKEN);
         }
         Ok(errors.into_result()?)
     }
@@ -169,10 +167,11 @@ impl AuthService {
     pub async fn resend_code(&self, email: Option<String>) -> Result<(), AuthError> {
         let email = self.email_for_code_request(email)?;
         self.email_cooldown("resend", &email).await?;
-        if let Some(user) = users_repo::by_email(&self.db, &email).await? {
-            if !user.is_verified && user.is_active {
-                self.send_verification_code(&user).await?;
-            }
+        if let Some(user) = users_repo::by_email(&self.db, &email).await?
+            && !user.is_verified
+            && user.is_active
+        {
+            self.send_verification_code(&user).await?;
         }
         Ok(())
     }

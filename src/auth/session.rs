@@ -104,11 +104,11 @@ impl AuthService {
         let token = required_token("refresh", refresh)?;
         let claims = self.tokens.decode(&token, TokenType::Refresh)?;
         if !token_store::use_once(&self.db, claims.jti).await? {
-            if let Some(row) = token_store::family_of(&self.db, claims.jti).await? {
-                if row.used_at.is_some() {
-                    tracing::warn!(user_id = %row.user_id, "refresh token reused; revoking its login");
-                    token_store::revoke_family(&self.db, row.family_id).await?;
-                }
+            if let Some(row) = token_store::family_of(&self.db, claims.jti).await?
+                && row.used_at.is_some()
+            {
+                tracing::warn!(user_id = %row.user_id, "refresh token reused; revoking its login");
+                token_store::revoke_family(&self.db, row.family_id).await?;
             }
             return Err(AuthError::TokenInvalid);
         }

@@ -61,10 +61,10 @@ pub async fn limit_by_ip(req: Request, next: Next) -> Response {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    if let (Some(limiter), Some(ip)) = (limiter, peer) {
-        if let Err(wait) = limiter.check(ip) {
-            return ApiError::Throttled(wait).into_response();
-        }
+    if let (Some(limiter), Some(ip)) = (limiter, peer)
+        && let Err(wait) = limiter.check(ip)
+    {
+        return ApiError::Throttled(wait).into_response();
     }
     next.run(req).await
 }

@@ -55,10 +55,10 @@ impl Server {
 
     async fn wait_ready(&self) {
         for _ in 0..100 {
-            if let Ok(r) = reqwest::get(format!("{}/health/ready", self.base)).await {
-                if r.status() == StatusCode::OK {
-                    return;
-                }
+            if let Ok(r) = reqwest::get(format!("{}/health/ready", self.base)).await
+                && r.status() == StatusCode::OK
+            {
+                return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
