@@ -3,6 +3,7 @@ use std::sync::Arc;
 use hmac::{Hmac, Mac};
 use sea_orm::DatabaseConnection;
 use sha2::Sha256;
+use tracing::Instrument;
 
 use super::Passwords;
 use super::tokens::TokenKeys;
@@ -56,10 +57,12 @@ impl AuthService {
     /// timing does not tell whether an address has an account.
     pub(super) fn send_email(&self, email: Email) {
         let mailer = self.mailer.clone();
-        tokio::spawn(async move {
+        let send = async move {
             if let Err(err) = mailer.send(&email).await {
                 tracing::error!(error = %err, to = %email.to, "sending email failed");
             }
-        });
+        };
+        // Keeps the request id on the email's log lines.
+        tokio::spawn(send.instrument(tracing::Span::current()));
     }
 }
