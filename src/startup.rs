@@ -26,6 +26,7 @@ use crate::mail::Mailer;
 use crate::state::AppState;
 
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+const PURGE_EVERY: Duration = Duration::from_secs(600);
 
 pub struct Application {
     listener: TcpListener,
@@ -52,6 +53,8 @@ impl Application {
         )?;
         tracing::info!(mailer = %mailer.describe(), "email");
         let auth = AuthService::new(db.clone(), settings.auth.clone(), &secret, Arc::new(mailer));
+        let longest_window = settings.auth.failure_window.max(settings.auth.email_cooldown);
+        crate::auth::housekeeping::spawn_purger(db.clone(), longest_window, PURGE_EVERY);
         let state = AppState {
             db: db.clone(),
             auth: Arc::new(auth),

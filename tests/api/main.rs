@@ -6,6 +6,7 @@ mod smtp;
 
 mod concurrency;
 mod errors;
+mod housekeeping;
 mod login;
 mod operations;
 mod password;

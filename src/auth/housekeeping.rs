@@ -1,0 +1,73 @@
+//! Deleting rows that can no longer matter: expired codes and refresh tokens,
+//! logins with no token left, and counters whose window has passed.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use crate::storage::StorageError;
+use crate::storage::entities::{one_time_code, refresh_token, throttle, token_family};
+
+/// Rows removed by one purge, by table.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub codes: u64,
+    pub refresh_tokens: u64,
+    pub logins: u64,
+    pub throttles: u64,
+}
+
+/// `longest_window` is the longest throttle window in use: older counters are dead.
+pub async fn purge_expired(
+    db: &DatabaseConnection,
+    longest_window: Duration,
+) -> Result<Purged, StorageError> {
+    let now = Utc::now();
+    let codes = one_time_code::Entity::delete_many()
+        .filter(one_time_code::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?
+        .rows_affected;
+    // Used tokens are kept until they expire: a replay must still be recognised.
+    let refresh_tokens = refresh_token::Entity::delete_many()
+        .filter(refresh_token::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let families_in_use = Query::select()
+        .column(refresh_token::Column::FamilyId)
+        .from(refresh_token::Entity)
+        .to_owned();
+    let logins = token_family::Entity::delete_many()
+        .filter(Expr::col(token_family::Column::Id).not_in_subquery(families_in_use))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let throttles = throttle::Entity::delete_many()
+        .filter(throttle::Column::WindowStartedAt.lt(now - longest_window))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(Purged {
+        codes,
+        refresh_tokens,
+        logins,
+        throttles,
+    })
+}
+
+/// Purges now and then, for as long as the server runs.
+pub fn spawn_purger(db: DatabaseConnection, longest_window: Duration, every: Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        loop {
+            ticker.tick().await;
+            match purge_expired(&db, longest_window).await {
+                Ok(purged) => tracing::debug!(?purged, "purged expired rows"),
+                Err(err) => tracing::warn!(error = %err, "purging expired rows failed"),
+            }
+        }
+    });
+}

@@ -1,0 +1,34 @@
+use std::time::Duration;
+
+use atelier::auth::housekeeping::{Purged, purge_expired};
+use atelier::storage::entities::{one_time_code, refresh_token, throttle, token_family};
+use reqwest::StatusCode;
+use sea_orm::{EntityTrait, PaginatorTrait};
+
+use crate::both_backends;
+use crate::helpers::{PASSWORD, TestApp};
+
+both_backends! {
+    async fn expired_codes_tokens_and_counters_are_purged(backend) {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.auth.code_ttl = Duration::from_secs(1);
+            s.auth.refresh_token_ttl = Duration::from_secs(1);
+            s.auth.failure_window = Duration::from_secs(1);
+        })
+        .await;
+        app.register("old@example.com", "old").await; // a code that will expire
+        app.login("old", "Wrong-Password-1").await; // a failure counter
+        app.verified_user("keeper").await; // a login with a refresh token
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let fresh = app.login("keeper", PASSWORD).await;
+        assert_eq!(fresh.status(), StatusCode::OK, "a login after the others expired");
+
+        let db = atelier::storage::connect(&app.database.url, 2, Duration::from_secs(2)).await.unwrap();
+        let purged = purge_expired(&db, Duration::from_secs(1)).await.unwrap();
+        assert_eq!(purged, Purged { codes: 1, refresh_tokens: 1, logins: 1, throttles: 1 });
+        assert_eq!(one_time_code::Entity::find().count(&db).await.unwrap(), 0);
+        assert_eq!(refresh_token::Entity::find().count(&db).await.unwrap(), 1, "the fresh login stays");
+        assert_eq!(token_family::Entity::find().count(&db).await.unwrap(), 1);
+        assert_eq!(throttle::Entity::find().count(&db).await.unwrap(), 0);
+    }
+}
