@@ -34,6 +34,9 @@ pub struct ConfigArgs {
     /// Requests per minute per client address on register, login, verify, resend and reset; 0 turns it off.
     #[arg(long, env = "ATELIER_RATE_LIMIT_IP_PER_MINUTE", default_value_t = 300)]
     pub rate_limit_ip_per_minute: u32,
+    /// Behind a load balancer: take the client address from the last `X-Forwarded-For` entry.
+    #[arg(long, env = "ATELIER_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
     #[arg(long, env = "ATELIER_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
     pub access_token_ttl_secs: u64,
     #[arg(long, env = "ATELIER_REFRESH_TOKEN_TTL_SECS", default_value_t = 7 * 24 * 3600)]
@@ -76,6 +79,7 @@ pub struct Settings {
     pub email_from: String,
     pub secret_key: Option<String>,
     pub rate_limit_ip_per_minute: u32,
+    pub trust_forwarded_for: bool,
     pub db_max_connections: u32,
     pub db_acquire_timeout: Duration,
     pub auth: AuthSettings,
@@ -116,6 +120,7 @@ impl ConfigArgs {
             email_from: self.email_from,
             secret_key: self.secret_key.filter(|k| !k.is_empty()),
             rate_limit_ip_per_minute: self.rate_limit_ip_per_minute,
+            trust_forwarded_for: self.trust_forwarded_for,
             db_max_connections: self.db_max_connections.max(1),
             db_acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs.max(1)),
             auth: AuthSettings {

@@ -60,7 +60,7 @@ impl Application {
             auth: Arc::new(auth),
             metrics: metrics_handle(),
         };
-        let router = router(state, settings.rate_limit_ip_per_minute);
+        let router = router(state, &settings);
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
@@ -101,7 +101,7 @@ impl Application {
     }
 }
 
-pub fn router(state: AppState, rate_limit_ip_per_minute: u32) -> Router {
+pub fn router(state: AppState, settings: &Settings) -> Router {
     let (api, spec) = crate::openapi::api_router().split_for_parts();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", spec))
         .fallback(middleware::not_found)
@@ -109,7 +109,10 @@ pub fn router(state: AppState, rate_limit_ip_per_minute: u32) -> Router {
             middleware::json_method_not_allowed,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(crate::auth::http::ip_limit_layer(rate_limit_ip_per_minute))
+        .layer(crate::auth::http::ip_limit_layer(
+            settings.rate_limit_ip_per_minute,
+            settings.trust_forwarded_for,
+        ))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

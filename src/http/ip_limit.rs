@@ -16,6 +16,7 @@ use crate::throttle::RetryAfter;
 
 pub struct IpLimiter {
     per_minute: u32,
+    trust_forwarded_for: bool,
     /// Address → (minute number, requests in that minute).
     windows: Mutex<HashMap<IpAddr, (u64, u32)>>,
 }
@@ -23,9 +24,10 @@ pub struct IpLimiter {
 const PRUNE_ABOVE: usize = 50_000;
 
 impl IpLimiter {
-    pub fn new(per_minute: u32) -> Arc<Self> {
+    pub fn new(per_minute: u32, trust_forwarded_for: bool) -> Arc<Self> {
         Arc::new(Self {
             per_minute,
+            trust_forwarded_for,
             windows: Mutex::new(HashMap::new()),
         })
     }
@@ -56,15 +58,34 @@ impl IpLimiter {
 }
 
 pub async fn limit_by_ip(req: Request, next: Next) -> Response {
-    let limiter = req.extensions().get::<Arc<IpLimiter>>().cloned();
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let (Some(limiter), Some(ip)) = (limiter, peer)
+    let Some(limiter) = req.extensions().get::<Arc<IpLimiter>>().cloned() else {
+        return next.run(req).await;
+    };
+    if let Some(ip) = client_address(&req, limiter.trust_forwarded_for)
         && let Err(wait) = limiter.check(ip)
     {
         return ApiError::Throttled(wait).into_response();
     }
     next.run(req).await
+}
+
+/// The peer address, or with a trusted load balancer in front, the address it
+/// appended last to `X-Forwarded-For` (earlier entries are client-supplied).
+fn client_address(req: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for {
+        let forwarded = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+            .last();
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
 }

@@ -76,4 +76,18 @@ both_backends! {
         let refresh = app.post("/auth/api/login/token/refresh/", json!({"refresh": "x"})).await;
         assert_eq!(refresh.status(), StatusCode::UNAUTHORIZED);
     }
+
+    async fn behind_a_trusted_balancer_each_forwarded_client_has_its_own_limit(backend) {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.rate_limit_ip_per_minute = 1;
+            s.trust_forwarded_for = true;
+        })
+        .await;
+        let from = |client: &'static str| app.client.post(app.url("/auth/api/login/"))
+            .header("x-forwarded-for", format!("203.0.113.9, {client}"))
+            .json(&json!({"username": "x", "password": "y"})).send();
+        assert_eq!(from("198.51.100.1").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(from("198.51.100.1").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(from("198.51.100.2").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
 }

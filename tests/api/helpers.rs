@@ -148,6 +148,7 @@ pub fn test_settings(database_url: &str, data_dir: PathBuf, smtp_url: String) ->
         email_from: "Atelier <no-reply@atelier.test>".into(),
         secret_key: Some("test-secret-key-that-is-long-enough-0123456789".into()),
         rate_limit_ip_per_minute: 0,
+        trust_forwarded_for: false,
         db_max_connections: 8,
         db_acquire_timeout: Duration::from_secs(2),
         auth: AuthSettings {

@@ -48,8 +48,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// Installs what `routes()` needs at run time.
-pub fn ip_limit_layer(per_minute: u32) -> Extension<Arc<IpLimiter>> {
-    Extension(IpLimiter::new(per_minute))
+pub fn ip_limit_layer(per_minute: u32, trust_forwarded_for: bool) -> Extension<Arc<IpLimiter>> {
+    Extension(IpLimiter::new(per_minute, trust_forwarded_for))
 }
 
 /// Create an account; a 6-digit code is emailed to verify it.
