@@ -53,7 +53,10 @@ impl Application {
         )?;
         tracing::info!(mailer = %mailer.describe(), "email");
         let auth = AuthService::new(db.clone(), settings.auth.clone(), &secret, Arc::new(mailer));
-        let longest_window = settings.auth.failure_window.max(settings.auth.email_cooldown);
+        let longest_window = settings
+            .auth
+            .failure_window
+            .max(settings.auth.email_cooldown);
         crate::auth::housekeeping::spawn_purger(db.clone(), longest_window, PURGE_EVERY);
         let state = AppState {
             db: db.clone(),

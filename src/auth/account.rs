@@ -8,7 +8,6 @@ use super::error::throttled;
 use super::password::validate_password;
 use super::rules::{self, MAX_NAME, normalize_email};
 use super::{AuthError, AuthService, users_repo};
-use crate::mail::Email;
 use crate::storage::StorageError;
 use crate::storage::entities::user;
 use crate::validation::FieldErrors;
@@ -92,7 +91,7 @@ impl AuthService {
             }
             Err(e) => return Err(e.into()),
         };
-        self.send_verification_code(&user).await?;
+        self.email_code(&user, CodePurpose::VerifyEmail).await?;
         tracing::info!(user_id = %user.id, role = %user.role, "account registered");
         Ok(user)
     }
@@ -121,22 +120,6 @@ impl AuthService {
             errors.add("username", USERNAME_TAKEN);
         }
         Ok(errors.into_result()?)
-    }
-
-    async fn send_verification_code(&self, user: &user::Model) -> Result<(), AuthError> {
-        let code = self
-            .issue_code(CodePurpose::VerifyEmail, &user.email_lower)
-            .await?;
-        let minutes = self.settings.code_ttl.as_secs().div_ceil(60);
-        self.send_email(Email {
-            to: user.email.clone(),
-            subject: "Your Atelier verification code".into(),
-            body: format!(
-                "Hello {},\n\nYour Atelier verification code is {code}.\nIt expires in {minutes} minutes.\n\nIf you did not create an account, ignore this email.\n",
-                user.username
-            ),
-        });
-        Ok(())
     }
 
     pub async fn verify_email(&self, code: &str, email: Option<String>) -> Result<(), AuthError> {
@@ -171,7 +154,7 @@ impl AuthService {
             && !user.is_verified
             && user.is_active
         {
-            self.send_verification_code(&user).await?;
+            self.email_code(&user, CodePurpose::VerifyEmail).await?;
         }
         Ok(())
     }

@@ -12,7 +12,9 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::{AuthError, AuthService};
+use crate::mail::Email;
 use crate::storage::entities::one_time_code::{self, Column, Entity as Code};
+use crate::storage::entities::user;
 
 #[derive(Debug, Clone, Copy)]
 pub enum CodePurpose {
@@ -96,6 +98,37 @@ impl AuthService {
         Ok(code)
     }
 
+    /// Issues a fresh code for the user's address and emails it.
+    pub(super) async fn email_code(
+        &self,
+        user: &user::Model,
+        purpose: CodePurpose,
+    ) -> Result<(), AuthError> {
+        let code = self.issue_code(purpose, &user.email_lower).await?;
+        let minutes = self.settings.code_ttl.as_secs().div_ceil(60);
+        let (subject, what, otherwise) = match purpose {
+            CodePurpose::VerifyEmail => (
+                "Your Atelier verification code",
+                "verification code",
+                "If you did not create an account, ignore this email.",
+            ),
+            CodePurpose::ResetPassword => (
+                "Your Atelier password reset code",
+                "password reset code",
+                "If you did not ask to reset your password, ignore this email: your password has not changed.",
+            ),
+        };
+        self.send_email(Email {
+            to: user.email.clone(),
+            subject: subject.into(),
+            body: format!(
+                "Hello {},\n\nYour Atelier {what} is {code}.\nIt expires in {minutes} minutes.\n\n{otherwise}\n",
+                user.username
+            ),
+        });
+        Ok(())
+    }
+
     /// Checks a code without consuming it. A wrong code counts against the
     /// code (it dies at the limit) and against the address's failure window.
     pub(super) async fn match_code(
@@ -105,12 +138,7 @@ impl AuthService {
         code: &str,
     ) -> Result<MatchedCode, AuthError> {
         let failures_key = format!("code:{}:{identifier}", purpose.as_str());
-        let window = self.settings.failure_window;
-        super::error::throttled(
-            self.throttles
-                .check(&failures_key, self.settings.max_failures, window)
-                .await?,
-        )?;
+        self.ensure_not_locked(&failures_key).await?;
         let row = Code::find()
             .filter(Column::Purpose.eq(purpose.as_str()))
             .filter(Column::Identifier.eq(identifier))
@@ -144,7 +172,7 @@ impl AuthService {
             }
             _ => Err(AuthError::InvalidCode),
         };
-        self.throttles.bump(&failures_key, window).await?;
+        self.record_failure(&failures_key).await?;
         outcome
     }
 

@@ -4,11 +4,9 @@
 use sea_orm::TransactionTrait;
 
 use super::codes::CodePurpose;
-use super::error::throttled;
 use super::password::validate_password;
 use super::session::TokenPair;
 use super::{AuthError, AuthService, token_store, users_repo};
-use crate::mail::Email;
 use crate::storage::entities::user;
 use crate::validation::FieldErrors;
 
@@ -71,18 +69,13 @@ impl AuthService {
         };
 
         let failures_key = format!("password:{}", user.id);
-        let window = self.settings.failure_window;
-        throttled(
-            self.throttles
-                .check(&failures_key, self.settings.max_failures, window)
-                .await?,
-        )?;
+        self.ensure_not_locked(&failures_key).await?;
         if !self
             .passwords
             .verify(old, Some(&user.password_hash))
             .await?
         {
-            self.throttles.bump(&failures_key, window).await?;
+            self.record_failure(&failures_key).await?;
             return Err(FieldErrors::single(
                 "old_password",
                 "Your old password was entered incorrectly. Please enter it again.",
@@ -112,19 +105,7 @@ impl AuthService {
         if !user.is_active {
             return Ok(());
         }
-        let code = self
-            .issue_code(CodePurpose::ResetPassword, &user.email_lower)
-            .await?;
-        let minutes = self.settings.code_ttl.as_secs().div_ceil(60);
-        self.send_email(Email {
-            to: user.email.clone(),
-            subject: "Your Atelier password reset code".into(),
-            body: format!(
-                "Hello {},\n\nYour Atelier password reset code is {code}.\nIt expires in {minutes} minutes.\n\nIf you did not ask to reset your password, ignore this email: your password has not changed.\n",
-                user.username
-            ),
-        });
-        Ok(())
+        self.email_code(&user, CodePurpose::ResetPassword).await
     }
 
     pub async fn confirm_password_reset(&self, input: ResetConfirmation) -> Result<(), AuthError> {

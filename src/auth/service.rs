@@ -5,8 +5,8 @@ use sea_orm::DatabaseConnection;
 use sha2::Sha256;
 use tracing::Instrument;
 
-use super::Passwords;
 use super::tokens::TokenKeys;
+use super::{AuthError, Passwords};
 use crate::config::AuthSettings;
 use crate::mail::{Email, Mailer};
 use crate::throttle::Throttles;
@@ -51,6 +51,26 @@ impl AuthService {
 
     pub fn settings(&self) -> &AuthSettings {
         &self.settings
+    }
+
+    /// 429 once `key` has had too many failures in the current window.
+    pub(super) async fn ensure_not_locked(&self, key: &str) -> Result<(), AuthError> {
+        let decision = self
+            .throttles
+            .check(
+                key,
+                self.settings.max_failures,
+                self.settings.failure_window,
+            )
+            .await?;
+        decision.map_err(AuthError::Throttled)
+    }
+
+    pub(super) async fn record_failure(&self, key: &str) -> Result<(), AuthError> {
+        self.throttles
+            .bump(key, self.settings.failure_window)
+            .await?;
+        Ok(())
     }
 
     /// Sends in the background: the response does not wait for SMTP, and its

@@ -3,7 +3,6 @@
 
 use uuid::Uuid;
 
-use super::error::throttled;
 use super::tokens::TokenType;
 use super::{AuthError, AuthService, token_store, users_repo};
 use crate::storage::entities::user;
@@ -43,12 +42,7 @@ impl AuthService {
         // Counted per identifier as typed, known or not, so guessing is
         // limited however many addresses the guesser uses.
         let failures_key = format!("login:{identifier}");
-        let window = self.settings.failure_window;
-        throttled(
-            self.throttles
-                .check(&failures_key, self.settings.max_failures, window)
-                .await?,
-        )?;
+        self.ensure_not_locked(&failures_key).await?;
         let user = if identifier.contains('@') {
             users_repo::by_email(&self.db, &identifier).await?
         } else {
@@ -59,7 +53,7 @@ impl AuthService {
         let user = match user {
             Some(user) if password_ok && user.is_active => user,
             _ => {
-                self.throttles.bump(&failures_key, window).await?;
+                self.record_failure(&failures_key).await?;
                 return Err(AuthError::InvalidCredentials);
             }
         };

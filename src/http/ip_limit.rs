@@ -80,7 +80,7 @@ fn client_address(req: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-            .last();
+            .next_back();
         if forwarded.is_some() {
             return forwarded;
         }

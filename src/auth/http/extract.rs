@@ -19,12 +19,13 @@ impl FromRequestParts<AppState> for CurrentUser {
             .ok_or_else(ApiError::not_authenticated)?
             .to_str()
             .map_err(|_| ApiError::token_not_valid())?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("JWT "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(ApiError::not_authenticated)?;
+        let (scheme, token) = header.trim().split_once(' ').unwrap_or((header, ""));
+        let token = token.trim();
+        let known_scheme =
+            scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("jwt");
+        if !known_scheme || token.is_empty() {
+            return Err(ApiError::not_authenticated());
+        }
         let user = state.auth.authenticate(token).await?;
         Ok(CurrentUser(user))
     }
