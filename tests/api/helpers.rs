@@ -195,14 +195,7 @@ impl TestApp {
     }
 
     pub async fn spawn_on(database: TestDatabase, smtp: SmtpSink, settings: Settings) -> Self {
-        let app = Application::build(settings)
-            .await
-            .expect("application builds");
-        let address = format!("http://{}", app.local_addr());
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async move {
-            let _ = stopped.await;
-        }));
+        let (address, stop) = start_server(settings).await;
         Self {
             address,
             client: reqwest::Client::builder()
@@ -318,6 +311,17 @@ impl TestApp {
         }
     }
 
+    /// Another server on the same database and secret key, as behind a load
+    /// balancer. It stops when the returned sender is dropped.
+    pub async fn second_instance(&self) -> (String, oneshot::Sender<()>) {
+        let settings = test_settings(
+            &self.database.url,
+            self.database.data_dir(),
+            self.smtp.url(),
+        );
+        start_server(settings).await
+    }
+
     /// Stops the server as SIGTERM would.
     pub fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -330,6 +334,19 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Builds and runs the application until the returned sender fires or drops.
+async fn start_server(settings: Settings) -> (String, oneshot::Sender<()>) {
+    let app = Application::build(settings)
+        .await
+        .expect("application builds");
+    let address = format!("http://{}", app.local_addr());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    (address, stop)
 }
 
 pub async fn body_of(response: Response) -> Value {

@@ -74,4 +74,23 @@ both_backends! {
         }
         assert_eq!(app.login("obi", PASSWORD).await.status(), StatusCode::OK);
     }
+
+    async fn failure_counters_and_tokens_hold_across_instances(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.verified_user("shared").await;
+        let (other, _stop) = app.second_instance().await;
+        let me_on_other = app.client.get(format!("{other}/auth/api/users/me/"))
+            .bearer_auth(&user.access).send().await.unwrap();
+        assert_eq!(me_on_other.status(), StatusCode::OK, "one secret and database, one login");
+
+        let fail_on = |base: String| app.client.post(format!("{base}/auth/api/login/"))
+            .json(&json!({"username": "shared", "password": "Wrong-Password-1"})).send();
+        // Ten failures spread over two instances lock the account on both.
+        for i in 0..10 {
+            let base = if i % 2 == 0 { app.address.clone() } else { other.clone() };
+            assert_eq!(fail_on(base).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(fail_on(app.address.clone()).await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(fail_on(other.clone()).await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    }
 }
