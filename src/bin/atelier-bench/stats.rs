@@ -1,0 +1,102 @@
+//! Latencies recorded per worker, merged into one report per scenario.
+
+use std::time::{Duration, Instant};
+
+use crate::api::Failure;
+use crate::scenarios::Scenario;
+
+#[derive(Default)]
+pub struct WorkerStats {
+    /// Every counted request, failed ones included.
+    latencies: Vec<Duration>,
+    non_2xx: u64,
+    errors: u64,
+    pub finished: Option<Instant>,
+    first_failure: Option<String>,
+}
+
+impl WorkerStats {
+    pub fn record(&mut self, latency: Duration, result: Result<(), Failure>) {
+        self.latencies.push(latency);
+        let Err(failure) = result else {
+            return;
+        };
+        match failure {
+            Failure::Status(_) => self.non_2xx += 1,
+            Failure::Transport(_) => self.errors += 1,
+        }
+        if self.first_failure.is_none() {
+            self.first_failure = Some(failure.to_string());
+        }
+    }
+}
+
+pub struct Report {
+    scenario: Scenario,
+    connections: usize,
+    errors: u64,
+    non_2xx: u64,
+    /// From the end of the warm-up until the last worker finished.
+    elapsed: Duration,
+    sorted: Vec<Duration>,
+    pub first_failure: Option<String>,
+}
+
+impl Report {
+    pub fn new(
+        scenario: Scenario,
+        connections: usize,
+        warm_up_end: Instant,
+        stats: Vec<WorkerStats>,
+    ) -> Self {
+        let finished = stats.iter().filter_map(|s| s.finished).max();
+        let elapsed = finished.map_or(Duration::ZERO, |f| f.saturating_duration_since(warm_up_end));
+        let first_failure = stats.iter().find_map(|s| s.first_failure.clone());
+        let errors = stats.iter().map(|s| s.errors).sum();
+        let non_2xx = stats.iter().map(|s| s.non_2xx).sum();
+        let mut sorted: Vec<Duration> = stats.into_iter().flat_map(|s| s.latencies).collect();
+        sorted.sort_unstable();
+        Report {
+            scenario,
+            connections,
+            errors,
+            non_2xx,
+            elapsed,
+            sorted,
+            first_failure,
+        }
+    }
+
+    /// Nearest-rank percentile.
+    fn percentile(&self, p: f64) -> Option<Duration> {
+        let rank = ((p / 100.0) * self.sorted.len() as f64).ceil() as usize;
+        self.sorted
+            .get(rank.clamp(1, self.sorted.len().max(1)) - 1)
+            .copied()
+    }
+
+    pub fn line(&self) -> String {
+        let seconds = self.elapsed.as_secs_f64();
+        let rps = if seconds > 0.0 {
+            self.sorted.len() as f64 / seconds
+        } else {
+            0.0
+        };
+        let ms = |d: Option<Duration>, decimals: usize| match d {
+            Some(d) => format!("{:.*}ms", decimals, d.as_secs_f64() * 1000.0),
+            None => "-".into(),
+        };
+        format!(
+            "{:<9} connections={} requests={} errors={} non_2xx={} rps={rps:.1} p50={} p90={} p99={} max={}",
+            self.scenario.name(),
+            self.connections,
+            self.sorted.len(),
+            self.errors,
+            self.non_2xx,
+            ms(self.percentile(50.0), 2),
+            ms(self.percentile(90.0), 2),
+            ms(self.percentile(99.0), 2),
+            ms(self.sorted.last().copied(), 1),
+        )
+    }
+}
