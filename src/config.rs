@@ -100,6 +100,7 @@ pub struct AuthSettings {
 
 pub const MIN_ARGON2_MEMORY_KIB: u32 = 19456;
 pub const MIN_ARGON2_ITERATIONS: u32 = 2;
+const MAX_DURATION_SECS: u64 = 10 * 365 * 24 * 3600;
 
 impl ConfigArgs {
     pub fn into_settings(self) -> anyhow::Result<Settings> {
@@ -108,6 +109,32 @@ impl ConfigArgs {
         }
         if self.argon2_iterations < MIN_ARGON2_ITERATIONS {
             anyhow::bail!("ATELIER_ARGON2_ITERATIONS must be at least {MIN_ARGON2_ITERATIONS}");
+        }
+        let durations = [
+            ("ATELIER_ACCESS_TOKEN_TTL_SECS", self.access_token_ttl_secs),
+            (
+                "ATELIER_REFRESH_TOKEN_TTL_SECS",
+                self.refresh_token_ttl_secs,
+            ),
+            ("ATELIER_CODE_TTL_SECS", self.code_ttl_secs),
+            ("ATELIER_EMAIL_COOLDOWN_SECS", self.email_cooldown_secs),
+            ("ATELIER_FAILURE_WINDOW_SECS", self.failure_window_secs),
+        ];
+        for (name, secs) in durations {
+            if secs > MAX_DURATION_SECS {
+                anyhow::bail!("{name} must be at most {MAX_DURATION_SECS} (ten years)");
+            }
+        }
+        if self.access_token_ttl_secs == 0
+            || self.refresh_token_ttl_secs == 0
+            || self.code_ttl_secs == 0
+        {
+            anyhow::bail!("token and code lifetimes must be at least one second");
+        }
+        if self.code_max_attempts > 1000 || self.max_failures > 1_000_000 {
+            anyhow::bail!(
+                "ATELIER_CODE_MAX_ATTEMPTS must be at most 1000 and ATELIER_MAX_FAILURES at most 1000000"
+            );
         }
         let database_url = self
             .database_url

@@ -27,11 +27,13 @@ use crate::state::AppState;
 
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const PURGE_EVERY: Duration = Duration::from_secs(600);
+const EMAIL_DRAIN_LIMIT: Duration = Duration::from_secs(20);
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
     db: DatabaseConnection,
+    auth: Arc<AuthService>,
 }
 
 impl Application {
@@ -58,9 +60,10 @@ impl Application {
             .failure_window
             .max(settings.auth.email_cooldown);
         crate::auth::housekeeping::spawn_purger(db.clone(), longest_window, PURGE_EVERY);
+        let auth = Arc::new(auth);
         let state = AppState {
             db: db.clone(),
-            auth: Arc::new(auth),
+            auth: auth.clone(),
             metrics: metrics_handle(),
         };
         let router = router(state, &settings);
@@ -71,6 +74,7 @@ impl Application {
             listener,
             router,
             db,
+            auth,
         })
     }
 
@@ -98,6 +102,7 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await?;
+        self.auth.finish_sending(EMAIL_DRAIN_LIMIT).await;
         let _ = self.db.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -108,9 +113,6 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
     let (api, spec) = crate::openapi::api_router().split_for_parts();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", spec))
         .fallback(middleware::not_found)
-        .layer(axum::middleware::from_fn(
-            middleware::json_method_not_allowed,
-        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(crate::auth::http::ip_limit_layer(
             settings.rate_limit_ip_per_minute,
@@ -126,6 +128,7 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(axum::middleware::from_fn(middleware::record_metrics))
+                .layer(axum::middleware::from_fn(middleware::json_error_bodies))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::SERVICE_UNAVAILABLE,
                     Duration::from_secs(30),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
+use sha2::{Digest, Sha256};
 
 use crate::storage::StorageError;
 use crate::storage::entities::throttle::{self, Column, Entity as Throttle};
@@ -37,27 +38,13 @@ impl Throttles {
         Ok(within_limit(&row, limit, window))
     }
 
-    /// Whether the key is still under `limit` hits in its window, without counting.
-    pub async fn check(
-        &self,
-        key: &str,
-        limit: u32,
-        window: Duration,
-    ) -> Result<Result<(), RetryAfter>, StorageError> {
-        let Some(row) = Throttle::find_by_id(key.to_string()).one(&self.db).await? else {
-            return Ok(Ok(()));
-        };
-        // Under the limit means one more hit would still be allowed.
-        Ok(within_limit(&row, limit.saturating_sub(1), window))
-    }
-
     /// Records one hit (e.g. a failed password) and returns the counter after it.
-    pub async fn bump(&self, key: &str, window: Duration) -> Result<throttle::Model, StorageError> {
+    async fn bump(&self, key: &str, window: Duration) -> Result<throttle::Model, StorageError> {
         let now = Utc::now();
         let cutoff = now - window;
         let expired = Expr::col((Throttle, Column::WindowStartedAt)).lte(cutoff);
         let row = throttle::ActiveModel {
-            key: Set(key.to_string()),
+            key: Set(stored_key(key)),
             hits: Set(1),
             window_started_at: Set(now),
         };
@@ -83,6 +70,18 @@ impl Throttles {
             .await?;
         Ok(())
     }
+}
+
+/// Keys hold user input (an email as typed): a long one is stored as its
+/// digest, so that no input can make an oversized index entry.
+fn stored_key(key: &str) -> String {
+    const MAX_KEY: usize = 128;
+    if key.len() <= MAX_KEY {
+        return key.to_string();
+    }
+    let digest = Sha256::digest(key.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 /// `Ok` while the window holds at most `limit` hits (or has ended).

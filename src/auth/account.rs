@@ -32,12 +32,12 @@ pub struct ProfileChanges {
     pub phone_number: Option<String>,
 }
 
-#[derive(Clone)]
 pub struct UserQuery {
     pub role: Option<String>,
     pub search: Option<String>,
-    pub offset: u64,
-    pub limit: u64,
+    /// 1-based page number.
+    pub page: u64,
+    pub page_size: u64,
 }
 
 const EMAIL_TAKEN: &str = "A user with that email already exists.";
@@ -124,9 +124,11 @@ impl AuthService {
 
     pub async fn verify_email(&self, code: &str, email: Option<String>) -> Result<(), AuthError> {
         let mut errors = FieldErrors::new();
-        let email = errors.required("email", &email).map(normalize_email);
+        if let Some(email) = errors.required("email", &email) {
+            rules::check_email(&mut errors, "email", email);
+        }
         errors.into_result()?;
-        let email = email.unwrap_or_default();
+        let email = normalize_email(email.as_deref().unwrap_or_default());
         let matched = self
             .match_code(CodePurpose::VerifyEmail, &email, code)
             .await?;
@@ -139,7 +141,7 @@ impl AuthService {
         }
         users_repo::mark_verified(&txn, user.id).await?;
         txn.commit().await?;
-        self.clear_code_failures(CodePurpose::VerifyEmail, &email)
+        self.clear_code_attempts(CodePurpose::VerifyEmail, &email)
             .await?;
         tracing::info!(user_id = %user.id, "email verified");
         Ok(())
@@ -190,12 +192,16 @@ impl AuthService {
             .ok_or(AuthError::NotFound)
     }
 
-    pub async fn list_users(&self, query: UserQuery) -> Result<(u64, Vec<user::Model>), AuthError> {
+    /// One page of the directory and the total; `None` past the last page.
+    pub async fn list_users(
+        &self,
+        query: UserQuery,
+    ) -> Result<Option<(u64, Vec<user::Model>)>, AuthError> {
         let listing = users_repo::Listing {
             role: query.role,
             search: query.search,
-            offset: query.offset,
-            limit: query.limit,
+            page: query.page,
+            page_size: query.page_size,
         };
         Ok(users_repo::list(&self.db, &listing).await?)
     }

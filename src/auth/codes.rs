@@ -129,51 +129,52 @@ impl AuthService {
         Ok(())
     }
 
-    /// Checks a code without consuming it. A wrong code counts against the
-    /// code (it dies at the limit) and against the address's failure window.
+    /// Checks a code without consuming it. Every try counts, before the
+    /// code is even looked at: against the address's window (429 past the
+    /// limit) and against the code itself, which dies after its last try. Both
+    /// counts are atomic, so parallel guesses cannot exceed them.
     pub(super) async fn match_code(
         &self,
         purpose: CodePurpose,
         identifier: &str,
         code: &str,
     ) -> Result<MatchedCode, AuthError> {
-        let failures_key = format!("code:{}:{identifier}", purpose.as_str());
-        self.ensure_not_locked(&failures_key).await?;
+        self.count_attempt(&code_attempts_key(purpose, identifier))
+            .await?;
         let row = Code::find()
             .filter(Column::Purpose.eq(purpose.as_str()))
             .filter(Column::Identifier.eq(identifier))
             .one(&self.db)
+            .await?
+            .ok_or(AuthError::InvalidCode)?;
+        if row.expires_at <= Utc::now() {
+            Code::delete_by_id(row.id).exec(&self.db).await?;
+            return Err(AuthError::CodeExpired);
+        }
+        let claimed = Code::update_many()
+            .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+            .filter(Column::Id.eq(row.id))
+            .filter(Column::Attempts.lt(self.max_code_attempts()))
+            .exec(&self.db)
             .await?;
-        let max_attempts = self.settings.code_max_attempts as i32;
-        let outcome = match row {
-            Some(row) if row.attempts < max_attempts => {
-                if row.expires_at <= Utc::now() {
-                    Code::delete_by_id(row.id).exec(&self.db).await?;
-                    Err(AuthError::CodeExpired)
-                } else if is_well_formed(code)
-                    && bool::from(
-                        self.code_hash(purpose, identifier, code)
-                            .as_bytes()
-                            .ct_eq(row.code_hash.as_bytes()),
-                    )
-                {
-                    return Ok(MatchedCode {
-                        id: row.id,
-                        code_hash: row.code_hash,
-                    });
-                } else {
-                    Code::update_many()
-                        .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
-                        .filter(Column::Id.eq(row.id))
-                        .exec(&self.db)
-                        .await?;
-                    Err(AuthError::InvalidCode)
-                }
-            }
-            _ => Err(AuthError::InvalidCode),
-        };
-        self.record_failure(&failures_key).await?;
-        outcome
+        let matches = is_well_formed(code)
+            && bool::from(
+                self.code_hash(purpose, identifier, code)
+                    .as_bytes()
+                    .ct_eq(row.code_hash.as_bytes()),
+            );
+        if claimed.rows_affected == 1 && matches {
+            Ok(MatchedCode {
+                id: row.id,
+                code_hash: row.code_hash,
+            })
+        } else {
+            Err(AuthError::InvalidCode)
+        }
+    }
+
+    fn max_code_attempts(&self) -> i32 {
+        i32::try_from(self.settings.code_max_attempts).unwrap_or(i32::MAX)
     }
 
     /// Deletes the matched code; false when a concurrent request took it first.
@@ -185,20 +186,23 @@ impl AuthService {
         let deleted = Code::delete_many()
             .filter(Column::Id.eq(matched.id))
             .filter(Column::CodeHash.eq(matched.code_hash.as_str()))
-            .filter(Column::Attempts.lt(self.settings.code_max_attempts as i32))
             .exec(conn)
             .await?;
         Ok(deleted.rows_affected == 1)
     }
 
-    pub(super) async fn clear_code_failures(
+    pub(super) async fn clear_code_attempts(
         &self,
         purpose: CodePurpose,
         identifier: &str,
     ) -> Result<(), AuthError> {
-        let key = format!("code:{}:{identifier}", purpose.as_str());
-        Ok(self.throttles.clear(&key).await?)
+        self.forget_attempts(&code_attempts_key(purpose, identifier))
+            .await
     }
+}
+
+fn code_attempts_key(purpose: CodePurpose, identifier: &str) -> String {
+    format!("code:{}:{identifier}", purpose.as_str())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -69,20 +69,19 @@ impl AuthService {
         };
 
         let failures_key = format!("password:{}", user.id);
-        self.ensure_not_locked(&failures_key).await?;
+        self.count_attempt(&failures_key).await?;
         if !self
             .passwords
             .verify(old, Some(&user.password_hash))
             .await?
         {
-            self.record_failure(&failures_key).await?;
             return Err(FieldErrors::single(
                 "old_password",
                 "Your old password was entered incorrectly. Please enter it again.",
             )
             .into());
         }
-        self.throttles.clear(&failures_key).await?;
+        self.forget_attempts(&failures_key).await?;
         let hash = self.passwords.hash(new).await?;
         users_repo::set_password(&self.db, user.id, hash, false).await?;
         tracing::info!(user_id = %user.id, "password changed; earlier tokens revoked");
@@ -110,31 +109,34 @@ impl AuthService {
 
     pub async fn confirm_password_reset(&self, input: ResetConfirmation) -> Result<(), AuthError> {
         let mut errors = FieldErrors::new();
-        let email = errors
-            .required("email", &input.email)
-            .map(super::rules::normalize_email);
+        if let Some(email) = errors.required("email", &input.email) {
+            super::rules::check_email(&mut errors, "email", email);
+        }
+        let email = input.email.as_deref().map(super::rules::normalize_email);
         let code = errors.required("code", &input.code).map(str::trim);
         let new = errors.required("new_password", &input.new_password);
         errors.into_result()?;
         let (Some(email), Some(code), Some(new)) = (email, code, new) else {
             unreachable!("checked above");
         };
-        let user = users_repo::by_email(&self.db, &email).await?;
-        // The new password is checked first so that a weak one does not use up the code.
-        if let Some(user) = &user {
-            let problems = validate_password(new, &attributes(user));
-            if !problems.is_empty() {
-                let mut errors = FieldErrors::new();
-                problems
-                    .into_iter()
-                    .for_each(|p| errors.add("new_password", p));
-                return Err(errors.into());
-            }
-        }
+        // The code comes first: only someone holding it learns anything about
+        // the account, e.g. that the password is too similar to its name.
         let matched = self
             .match_code(CodePurpose::ResetPassword, &email, code)
             .await?;
-        let user = user.filter(|u| u.is_active).ok_or(AuthError::InvalidCode)?;
+        let user = users_repo::by_email(&self.db, &email)
+            .await?
+            .filter(|u| u.is_active)
+            .ok_or(AuthError::InvalidCode)?;
+        let problems = validate_password(new, &attributes(&user));
+        if !problems.is_empty() {
+            let mut errors = FieldErrors::new();
+            problems
+                .into_iter()
+                .for_each(|p| errors.add("new_password", p));
+            // The code stays valid (one of its tries is spent).
+            return Err(errors.into());
+        }
         let hash = self.passwords.hash(new).await?;
         let txn = self.db.begin().await?;
         if !self.consume_code(&txn, &matched).await? {
@@ -143,7 +145,7 @@ impl AuthService {
         // Reading the code proved the address, so a reset also verifies it.
         users_repo::set_password(&txn, user.id, hash, true).await?;
         txn.commit().await?;
-        self.clear_code_failures(CodePurpose::ResetPassword, &email)
+        self.clear_code_attempts(CodePurpose::ResetPassword, &email)
             .await?;
         tracing::info!(user_id = %user.id, "password reset; earlier tokens revoked");
         Ok(())

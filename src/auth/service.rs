@@ -3,6 +3,7 @@ use std::sync::Arc;
 use hmac::{Hmac, Mac};
 use sea_orm::DatabaseConnection;
 use sha2::Sha256;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use super::tokens::TokenKeys;
@@ -22,6 +23,8 @@ pub struct AuthService {
     pub(super) code_key: Vec<u8>,
     pub(super) throttles: Throttles,
     mailer: Arc<Mailer>,
+    /// Emails still being sent, so shutdown can wait for them.
+    outgoing: TaskTracker,
 }
 
 /// Derives an independent key for one purpose from the secret key.
@@ -46,6 +49,7 @@ impl AuthService {
             db,
             settings,
             mailer,
+            outgoing: TaskTracker::new(),
         }
     }
 
@@ -53,11 +57,13 @@ impl AuthService {
         &self.settings
     }
 
-    /// 429 once `key` has had too many failures in the current window.
-    pub(super) async fn ensure_not_locked(&self, key: &str) -> Result<(), AuthError> {
+    /// Counts one try at a secret (password, code) under `key`, before it is
+    /// checked, and refuses it (429) past the limit. Counting first keeps the
+    /// limit exact under parallel tries; a success forgets the count.
+    pub(super) async fn count_attempt(&self, key: &str) -> Result<(), AuthError> {
         let decision = self
             .throttles
-            .check(
+            .hit(
                 key,
                 self.settings.max_failures,
                 self.settings.failure_window,
@@ -66,11 +72,21 @@ impl AuthService {
         decision.map_err(AuthError::Throttled)
     }
 
-    pub(super) async fn record_failure(&self, key: &str) -> Result<(), AuthError> {
-        self.throttles
-            .bump(key, self.settings.failure_window)
-            .await?;
+    pub(super) async fn forget_attempts(&self, key: &str) -> Result<(), AuthError> {
+        self.throttles.clear(key).await?;
         Ok(())
+    }
+
+    /// Waits (at most `limit`) for emails still being sent; called at shutdown
+    /// so that a code accepted just before a deploy is not lost.
+    pub async fn finish_sending(&self, limit: std::time::Duration) {
+        self.outgoing.close();
+        if tokio::time::timeout(limit, self.outgoing.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(pending = self.outgoing.len(), "gave up waiting for emails");
+        }
     }
 
     /// Sends in the background: the response does not wait for SMTP, and its
@@ -83,6 +99,7 @@ impl AuthService {
             }
         };
         // Keeps the request id on the email's log lines.
-        tokio::spawn(send.instrument(tracing::Span::current()));
+        self.outgoing
+            .spawn(send.instrument(tracing::Span::current()));
     }
 }

@@ -8,6 +8,9 @@ use super::{AuthError, AuthService, token_store, users_repo};
 use crate::storage::entities::user;
 use crate::validation::{FieldErrors, NON_FIELD};
 
+/// Longer than any email (254) or username (150) can be.
+const MAX_IDENTIFIER: usize = 254;
+
 pub struct TokenPair {
     pub access: String,
     pub refresh: String,
@@ -23,41 +26,52 @@ pub struct Credentials {
 impl AuthService {
     pub async fn login(&self, credentials: Credentials) -> Result<TokenPair, AuthError> {
         let mut errors = FieldErrors::new();
-        let identifier = credentials
-            .email
-            .as_deref()
-            .or(credentials.username.as_deref())
-            .map(str::trim)
-            .filter(|s| !s.is_empty());
+        let present = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_lowercase)
+        };
+        let email = present(&credentials.email);
+        let username = present(&credentials.username);
+        let identifier = email.clone().or_else(|| username.clone());
         if identifier.is_none() {
             errors.add(NON_FIELD, "Provide an email or a username.");
+        }
+        if identifier
+            .as_ref()
+            .is_some_and(|i| i.len() > MAX_IDENTIFIER)
+        {
+            errors.add(NON_FIELD, "Enter a valid email or username.");
         }
         let password = errors.required("password", &credentials.password);
         errors.into_result()?;
         let (Some(identifier), Some(password)) = (identifier, password) else {
             unreachable!("checked above");
         };
-        let identifier = identifier.to_lowercase();
 
         // Counted per identifier as typed, known or not, so guessing is
         // limited however many addresses the guesser uses.
         let failures_key = format!("login:{identifier}");
-        self.ensure_not_locked(&failures_key).await?;
-        let user = if identifier.contains('@') {
-            users_repo::by_email(&self.db, &identifier).await?
-        } else {
-            users_repo::by_username(&self.db, &identifier).await?
+        self.count_attempt(&failures_key).await?;
+        let user = match (&email, &username) {
+            (Some(email), _) => users_repo::by_email(&self.db, email).await?,
+            // Usernames may contain `@`; old clients also send an email as `username`.
+            (None, Some(name)) => match users_repo::by_username(&self.db, name).await? {
+                None if name.contains('@') => users_repo::by_email(&self.db, name).await?,
+                found => found,
+            },
+            (None, None) => None,
         };
         let hash = user.as_ref().map(|u| u.password_hash.as_str());
         let password_ok = self.passwords.verify(password, hash).await?;
         let user = match user {
             Some(user) if password_ok && user.is_active => user,
             _ => {
-                self.record_failure(&failures_key).await?;
                 return Err(AuthError::InvalidCredentials);
             }
         };
-        self.throttles.clear(&failures_key).await?;
+        self.forget_attempts(&failures_key).await?;
         if !user.is_verified {
             return Err(AuthError::NotVerified);
         }

@@ -77,15 +77,17 @@ pub async fn mark_verified(db: &impl ConnectionTrait, id: Uuid) -> Result<(), St
 pub struct Listing {
     pub role: Option<String>,
     pub search: Option<String>,
-    pub offset: u64,
-    pub limit: u64,
+    /// 1-based.
+    pub page: u64,
+    pub page_size: u64,
 }
 
 /// The public directory: verified, active, non-staff accounts, oldest first.
+/// `None` when the page is past the end (page 1 always exists).
 pub async fn list(
     db: &DatabaseConnection,
     listing: &Listing,
-) -> Result<(u64, Vec<user::Model>), StorageError> {
+) -> Result<Option<(u64, Vec<user::Model>)>, StorageError> {
     let mut query = User::find()
         .filter(Column::IsVerified.eq(true))
         .filter(Column::IsActive.eq(true))
@@ -108,13 +110,20 @@ pub async fn list(
         );
     }
     let count = query.clone().count(db).await?;
+    let offset = listing
+        .page
+        .saturating_sub(1)
+        .checked_mul(listing.page_size);
+    let Some(offset) = offset.filter(|o| *o < count || listing.page == 1) else {
+        return Ok(None);
+    };
     let rows = query
         .order_by_asc(Column::Id)
-        .offset(listing.offset)
-        .limit(listing.limit)
+        .offset(offset)
+        .limit(listing.page_size)
         .all(db)
         .await?;
-    Ok((count, rows))
+    Ok(Some((count, rows)))
 }
 
 /// Makes user input literal inside a LIKE pattern.

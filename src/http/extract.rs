@@ -9,7 +9,8 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 
 /// `axum::Json` with DRF-style errors for a bad content type, bad JSON or a
-/// body over the limit.
+/// body over the limit. Text with NUL characters is refused here, once for
+/// every endpoint: PostgreSQL cannot store it.
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -20,10 +21,28 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(req, state)
+            .await
+            .map_err(json_rejection)?;
+        if has_nul(&value) {
+            return Err(ApiError::bad_request(
+                "parse_error",
+                "Null characters are not allowed.",
+            ));
         }
+        serde_json::from_value(value)
+            .map(ApiJson)
+            .map_err(|e| ApiError::bad_request("parse_error", format!("Invalid data: {e}")))
+    }
+}
+
+fn has_nul(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
     }
 }
 
@@ -65,6 +84,13 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let raw = parts.uri.query().unwrap_or("");
+        if raw.contains("%00") || raw.contains('\0') {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "Null characters are not allowed.",
+            ));
+        }
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(ApiQuery(value)),
             Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
@@ -72,5 +98,24 @@ where
             }
             Err(other) => Err(ApiError::bad_request("invalid_query", other.body_text())),
         }
+    }
+}
+
+/// `axum::extract::Path` answering an undecodable segment with a 404: such a
+/// path names nothing.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| ApiPath(value))
+            .map_err(|_| ApiError::not_found())
     }
 }

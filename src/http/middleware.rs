@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::{StatusCode, Uri};
+use axum::http::{StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Span;
@@ -69,24 +69,39 @@ pub async fn record_metrics(req: Request, next: Next) -> Response {
     response
 }
 
-/// The router answers 405 with an empty body; clients expect DRF's shape.
-pub async fn json_method_not_allowed(req: Request, next: Next) -> Response {
+/// The router (405) and the timeout layer (503) answer with empty bodies;
+/// clients expect DRF's shape on every error.
+pub async fn json_error_bodies(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let response = next.run(req).await;
-    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
-        let mut json = ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    let error = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+            status,
             "method_not_allowed",
             format!("Method \"{method}\" not allowed."),
-        )
-        .into_response();
-        if let Some(allow) = response.headers().get(axum::http::header::ALLOW) {
-            json.headers_mut()
-                .insert(axum::http::header::ALLOW, allow.clone());
-        }
-        return json;
+        ),
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "The request took too long. Try again.",
+        ),
+        _ => ApiError::new(
+            status,
+            "error",
+            status.canonical_reason().unwrap_or("Error").to_string(),
+        ),
+    };
+    let mut json = error.into_response();
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        json.headers_mut().insert(header::ALLOW, allow.clone());
     }
-    response
+    json
 }
 
 pub async fn not_found() -> ApiError {

@@ -15,12 +15,11 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    /// An unreadable or out-of-range page is a 404 `Invalid page.`, as in DRF;
-    /// an oversized page size is capped.
+    /// An unreadable page is a 404 `Invalid page.`, as in DRF; an oversized
+    /// page size is capped. Pages past the end are found out by the query.
     pub fn parse(page: Option<&str>, page_size: Option<&str>) -> Result<Self, ApiError> {
         let page = match page.map(str::trim) {
             None | Some("") => 1,
-            Some("last") => u64::MAX,
             Some(p) => p
                 .parse::<u64>()
                 .ok()
@@ -44,30 +43,12 @@ impl PageRequest {
         Ok(Self { page, page_size })
     }
 
-    pub fn offset(&self) -> u64 {
-        (self.page.min(u64::MAX / MAX_PAGE_SIZE) - 1) * self.page_size
-    }
-
-    /// Resolves `last` and rejects pages past the end (page 1 always exists).
-    pub fn resolve(self, count: u64) -> Result<Self, ApiError> {
-        let last = count.div_ceil(self.page_size).max(1);
-        let page = if self.page == u64::MAX {
-            last
-        } else {
-            self.page
-        };
-        if page > last {
-            return Err(invalid_page());
-        }
-        Ok(Self { page, ..self })
-    }
-
     pub fn has_next(&self, count: u64) -> bool {
-        self.page * self.page_size < count
+        self.page.saturating_mul(self.page_size) < count
     }
 }
 
-fn invalid_page() -> ApiError {
+pub fn invalid_page() -> ApiError {
     ApiError::new(
         axum::http::StatusCode::NOT_FOUND,
         "not_found",

@@ -57,10 +57,15 @@ fn is_unavailable(err: &DbErr) -> bool {
     match sqlx_err {
         Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
         Sqlx::Protocol(_) | Sqlx::Tls(_) => true,
-        // PostgreSQL: admin shutdown, cannot connect now, and the like (class 57P, 08).
-        Sqlx::Database(db) => db
-            .code()
-            .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
+        // PostgreSQL: connection trouble (08), too many connections or out of
+        // resources (53), shutting down (57P). SQLite: still busy or locked
+        // after the busy timeout (5, 6 and their extended codes).
+        Sqlx::Database(db) => db.code().is_some_and(|c| {
+            c.starts_with("08")
+                || c.starts_with("53")
+                || c.starts_with("57P")
+                || matches!(c.as_ref(), "5" | "6" | "261" | "262" | "517")
+        }),
         _ => false,
     }
 }

@@ -21,6 +21,19 @@ both_backends! {
         assert_eq!((created, refused), (1, 49), "{statuses:?}");
     }
 
+    async fn parallel_wrong_logins_cannot_exceed_the_failure_limit(backend) {
+        let app = TestApp::spawn_with(backend, |s| s.auth.max_failures = 3).await;
+        app.verified_user("target").await;
+        let attempts = (0..20).map(|_| {
+            let app = &app;
+            async move { app.login("target", "Wrong-Password-1").await.status() }
+        });
+        let statuses = futures_join_all(attempts).await;
+        let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+        let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+        assert_eq!((checked, refused), (3, 17), "{statuses:?}");
+    }
+
     async fn twenty_parallel_refreshes_of_one_token_succeed_once(backend) {
         let app = TestApp::spawn(backend).await;
         let user = app.verified_user("racer").await;

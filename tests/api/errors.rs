@@ -28,6 +28,41 @@ both_backends! {
         assert_eq!(array.status(), StatusCode::BAD_REQUEST);
     }
 
+    async fn hostile_text_is_refused_with_a_4xx(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.verified_user("guard").await;
+        let nul = app.post("/auth/api/register/", json!({"email": "n@example.com", "username": "nul",
+            "password": "Needle&Thread-2026", "first_name": "a\u{0}b"})).await;
+        let (status, body) = status_and_body(nul).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["code"], "parse_error");
+        let nul_login = app.post("/auth/api/login/", json!({"username": "x\u{0}", "password": "y"})).await;
+        assert_eq!(nul_login.status(), StatusCode::BAD_REQUEST);
+        let nul_search = app.get_as(&user.access, "/auth/api/users/list/?search=a%00b").await;
+        assert_eq!(nul_search.status(), StatusCode::BAD_REQUEST);
+
+        let long = "x".repeat(9000);
+        let (status, body) = status_and_body(app.post("/auth/api/login/", json!({"username": long, "password": "y"})).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body["non_field_errors"].is_array());
+        for path in ["/auth/api/register/verify-otp/123456/", "/auth/api/register/resend-otp/", "/auth/api/password-reset/"] {
+            let (status, body) = status_and_body(app.post(path, json!({"email": format!("{long}@example.com")})).await).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+            assert_eq!(body["email"], json!(["Enter a valid email address."]), "{path}");
+        }
+        let (status, body) = status_and_body(app.post("/auth/api/password-reset/confirm/",
+            json!({"email": format!("{long}@example.com"), "code": "123456", "new_password": "Needle&Thread-2026"})).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body["email"].is_array());
+
+        let (status, body) = status_and_body(app.post("/auth/api/register/verify-otp/%FF/", json!({"email": "a@example.com"})).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["code"], "otp_invalid");
+        let (status, body) = status_and_body(app.get_as(&user.access, "/auth/api/users/detail/%FF").await).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["code"], "not_found");
+    }
+
     async fn an_oversized_body_is_413(backend) {
         let app = TestApp::spawn(backend).await;
         let huge = format!("{{\"email\": \"{}\"}}", "a".repeat(1024 * 1024 + 10));

@@ -37,6 +37,20 @@ both_backends! {
         assert_eq!(app.login("yemi", "Wrong-Password-1").await.status(), StatusCode::UNAUTHORIZED);
     }
 
+    async fn old_clients_fields_and_usernames_with_at_signs_work(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.verified_user("bob").await;
+        let empty_email = app.post("/auth/api/login/", json!({"email": "", "username": "bob", "password": PASSWORD})).await;
+        assert_eq!(empty_email.status(), StatusCode::OK);
+        let email_as_username = app.post("/auth/api/login/", json!({"username": "bob@example.com", "password": PASSWORD})).await;
+        assert_eq!(email_as_username.status(), StatusCode::OK);
+        let renamed = app.client.patch(app.url("/auth/api/users/me/")).bearer_auth(&user.access)
+            .json(&json!({"username": "bob@tailors.ng"})).send().await.unwrap();
+        assert_eq!(renamed.status(), StatusCode::OK);
+        let by_new_name = app.post("/auth/api/login/", json!({"username": "bob@tailors.ng", "password": PASSWORD})).await;
+        assert_eq!(by_new_name.status(), StatusCode::OK);
+    }
+
     async fn missing_fields_are_400(backend) {
         let app = TestApp::spawn(backend).await;
         let (status, body) = status_and_body(app.post("/auth/api/login/", json!({})).await).await;

@@ -83,6 +83,10 @@ both_backends! {
             json!({"email": "bisi@example.com", "code": wrong, "new_password": NEW_PASSWORD})).await).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["code"], "otp_invalid");
+        // Without the right code nothing is said about the password or the account.
+        let (_, body) = status_and_body(app.post("/auth/api/password-reset/confirm/",
+            json!({"email": "bisi@example.com", "code": wrong, "new_password": "bisi"})).await).await;
+        assert_eq!(body["code"], "otp_invalid");
         let (status, body) = status_and_body(app.post("/auth/api/password-reset/confirm/",
             json!({"email": "bisi@example.com", "code": code, "new_password": "12345678"})).await).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "a weak password does not use the code up");

@@ -77,12 +77,12 @@ impl Server {
         assert!(status.success());
     }
 
-    fn wait_exit(&mut self) -> std::process::ExitStatus {
+    async fn wait_exit(&mut self) -> std::process::ExitStatus {
         for _ in 0..100 {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            std::thread::sleep(Duration::from_millis(100));
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let _ = self.child.kill();
         panic!("server did not exit after SIGTERM: {}", self.log_text());
@@ -138,7 +138,7 @@ both_backends! {
         let _ = tokio::time::timeout(Duration::from_secs(10), slow.read_to_string(&mut answer)).await;
         assert!(answer.starts_with("HTTP/1.1 401"), "in-flight request was not answered: {answer:?}");
 
-        let status = server.wait_exit();
+        let status = server.wait_exit().await;
         assert!(status.success(), "exit status {status:?}");
         let log = server.log_text();
         assert!(log.contains("account registered") && log.contains("request_id"), "{log}");
@@ -147,6 +147,36 @@ both_backends! {
             assert!(!log.contains(secret), "the log contains a secret ({secret}):\n{log}");
         }
     }
+}
+
+#[tokio::test]
+async fn emails_in_flight_at_sigterm_are_still_sent() {
+    let database = TestDatabase::create(crate::helpers::Backend::Sqlite).await;
+    let smtp = SmtpSink::start_with_delay(Duration::from_millis(1500)).await;
+    let dir = database.data_dir();
+    let mut server = Server::start(
+        &dir,
+        &[
+            ("DATABASE_URL", database.url.clone()),
+            ("SMTP_URL", smtp.url()),
+            ("ATELIER_DATA_DIR", dir.display().to_string()),
+        ],
+    );
+    server.wait_ready().await;
+    let registered = reqwest::Client::new()
+        .post(format!("{}/auth/api/register/", server.base))
+        .json(&json!({"email": "deploy@example.com", "username": "deploy", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    server.terminate();
+    assert!(server.wait_exit().await.success());
+    assert_eq!(
+        smtp.emails_to("deploy@example.com").len(),
+        1,
+        "the code email was lost at shutdown"
+    );
 }
 
 #[tokio::test]
@@ -184,7 +214,7 @@ async fn zero_config_serve_creates_its_database_key_and_outbox() {
     let email = std::fs::read_to_string(outbox[0].path()).unwrap();
     assert!(email.contains("verification code is"));
     server.terminate();
-    assert!(server.wait_exit().success());
+    assert!(server.wait_exit().await.success());
     assert!(
         server.log_text().contains("verification code is"),
         "the development mailer prints emails"
@@ -228,4 +258,7 @@ fn start_up_errors_are_one_clear_line() {
 
     let err = failing_start(&[("ATELIER_SECRET_KEY", "short")]);
     assert!(err.contains("at least 32"), "{err}");
+
+    let err = failing_start(&[("ATELIER_REFRESH_TOKEN_TTL_SECS", "99999999999")]);
+    assert!(err.contains("ATELIER_REFRESH_TOKEN_TTL_SECS"), "{err}");
 }

@@ -38,15 +38,22 @@ impl ReceivedEmail {
 #[derive(Clone)]
 pub struct SmtpSink {
     pub port: u16,
+    /// How long the server takes to accept a message, like a slow provider.
+    delay: Duration,
     inbox: Arc<Mutex<Vec<ReceivedEmail>>>,
     arrived: Arc<Notify>,
 }
 
 impl SmtpSink {
     pub async fn start() -> Self {
+        Self::start_with_delay(Duration::ZERO).await
+    }
+
+    pub async fn start_with_delay(delay: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind smtp");
         let sink = SmtpSink {
             port: listener.local_addr().unwrap().port(),
+            delay,
             inbox: Arc::default(),
             arrived: Arc::default(),
         };
@@ -80,6 +87,7 @@ impl SmtpSink {
                 }
                 "DATA" => {
                     let _ = write.write_all(b"354 go ahead\r\n").await;
+                    tokio::time::sleep(self.delay).await;
                     let mut data = String::new();
                     while let Ok(Some(l)) = lines.next_line().await {
                         if l == "." {

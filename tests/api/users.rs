@@ -82,7 +82,8 @@ both_backends! {
         assert!(page3["next"].is_null());
         assert!(page3["previous"].as_str().unwrap().contains("page=2"));
 
-        for bad in ["page=4&page_size=2", "page=0", "page=abc"] {
+        for bad in ["page=4&page_size=2", "page=0", "page=abc", "page=last&page_size=100",
+                    "page=100000000000000000&page_size=100", "page=99999999999999999999"] {
             let (status, body) = status_and_body(app.get_as(&me.access, &format!("/auth/api/users/list/?{bad}")).await).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{bad}");
             assert_eq!(body["detail"], "Invalid page.");

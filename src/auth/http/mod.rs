@@ -5,6 +5,7 @@ mod extract;
 
 use std::sync::Arc;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
@@ -15,12 +16,13 @@ pub use dto::*;
 pub use extract::CurrentUser;
 
 use super::{
-    Credentials, NewAccount, PasswordChange, ProfileChanges, ResetConfirmation, UserQuery,
+    AuthError, Credentials, NewAccount, PasswordChange, ProfileChanges, ResetConfirmation,
+    UserQuery,
 };
 use crate::error::{ApiError, ErrorBody};
-use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::ip_limit::{IpLimiter, limit_by_ip};
-use crate::http::pagination::{PageLinks, PageRequest};
+use crate::http::pagination::{PageLinks, PageRequest, invalid_page};
 use crate::state::AppState;
 use crate::validation::FieldErrors;
 
@@ -87,9 +89,13 @@ async fn register(
         (status = 429, description = "Too many wrong codes for this address", body = ErrorBody)))]
 async fn verify_otp(
     State(state): State<AppState>,
-    Path(otp): Path<String>,
+    otp: Result<Path<String>, PathRejection>,
     ApiJson(body): ApiJson<EmailRequest>,
 ) -> Result<Json<DetailBody>, ApiError> {
+    // An undecodable code is just a wrong code: 400, never 404.
+    let Ok(Path(otp)) = otp else {
+        return Err(AuthError::InvalidCode.into());
+    };
     state.auth.verify_email(&otp, body.email).await?;
     Ok(Json(DetailBody::new("Your account has been verified.")))
 }
@@ -266,28 +272,16 @@ async fn list_users(
         }
         errors.into_result()?;
     }
-    let users_query = UserQuery {
-        role,
-        search: query.search,
-        offset: request.offset(),
-        limit: request.page_size,
-    };
-    let (count, users) = state.auth.list_users(users_query.clone()).await?;
-    let request = request.resolve(count)?;
-    let users = if request.offset() == users_query.offset {
-        users
-    } else {
-        // `page=last`: fetch that page now that the count is known.
-        let offset = request.offset();
-        state
-            .auth
-            .list_users(UserQuery {
-                offset,
-                ..users_query
-            })
-            .await?
-            .1
-    };
+    let (count, users) = state
+        .auth
+        .list_users(UserQuery {
+            role,
+            search: query.search,
+            page: request.page,
+            page_size: request.page_size,
+        })
+        .await?
+        .ok_or_else(invalid_page)?;
     let (next, previous) = PageLinks::new(&uri, &headers).neighbours(request, count);
     Ok(Json(UserPage {
         count,
@@ -308,7 +302,7 @@ async fn list_users(
 async fn user_detail(
     State(state): State<AppState>,
     CurrentUser(caller): CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<UserView>, ApiError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
     if id == caller.id {
