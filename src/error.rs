@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::auth::AuthError;
 use crate::storage::StorageError;
+use crate::store::StoreError;
 use crate::throttle::RetryAfter;
 use crate::validation::FieldErrors;
 
@@ -142,6 +143,19 @@ impl From<StorageError> for ApiError {
                 ApiError::Unavailable
             }
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Invalid(errors) => ApiError::Validation(errors),
+            StoreError::NotFound => ApiError::not_found(),
+            StoreError::Forbidden(why) => {
+                ApiError::new(StatusCode::FORBIDDEN, "permission_denied", why)
+            }
+            StoreError::Storage(e) => e.into(),
         }
     }
 }

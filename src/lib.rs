@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod startup;
 pub mod state;
 pub mod storage;
+pub mod store;
 pub mod telemetry;
 pub mod throttle;
 pub mod validation;

@@ -19,6 +19,7 @@ Errors: validation errors are `{\"field\": [\"message\"]}`; all others `{\"detai
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Accounts, sessions and users"),
+        (name = "shop", description = "Categories, products, the catalog and favourites"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -44,6 +45,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(health::ready))
         .routes(routes!(health::metrics))
         .merge(crate::auth::http::routes())
+        .merge(crate::store::http::routes())
 }
 
 pub fn spec() -> utoipa::openapi::OpenApi {

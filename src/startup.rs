@@ -24,6 +24,7 @@ use crate::config::{Settings, mask_url};
 use crate::http::middleware;
 use crate::mail::Mailer;
 use crate::state::AppState;
+use crate::store::StoreService;
 
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const PURGE_EVERY: Duration = Duration::from_secs(600);
@@ -64,6 +65,7 @@ impl Application {
         let state = AppState {
             db: db.clone(),
             auth: auth.clone(),
+            store: Arc::new(StoreService::new(db.clone())),
             metrics: metrics_handle(),
         };
         let router = router(state, &settings);

@@ -4,11 +4,13 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::AuthService;
+use crate::store::StoreService;
 
 /// Shared by every handler; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub auth: Arc<AuthService>,
+    pub store: Arc<StoreService>,
     pub metrics: PrometheusHandle,
 }

@@ -359,3 +359,25 @@ pub async fn status_and_body(response: Response) -> (StatusCode, Value) {
     let status = response.status();
     (status, body_of(response).await)
 }
+
+/// Runs the real `atelier createsuperuser` against the test's database.
+pub fn create_superuser(app: &TestApp, username: &str) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .args([
+            "createsuperuser",
+            "--email",
+            &format!("{username}@example.com"),
+            "--username",
+            username,
+        ])
+        .env("DATABASE_URL", &app.database.url)
+        .env("ATELIER_DATA_DIR", app.database.data_dir())
+        .env("ATELIER_SUPERUSER_PASSWORD", "Admin-Chalk-Marks-31")
+        .output()
+        .expect("run atelier createsuperuser");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -13,5 +13,6 @@ mod password;
 mod process;
 mod register;
 mod resilience;
+mod shop;
 mod tokens;
 mod users;

@@ -2,29 +2,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::helpers::{PASSWORD, TestApp, body_of, status_and_body};
-
-/// Runs the real `atelier createsuperuser` against the test's database.
-fn create_superuser(app: &TestApp, username: &str) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_atelier"))
-        .args([
-            "createsuperuser",
-            "--email",
-            &format!("{username}@example.com"),
-            "--username",
-            username,
-        ])
-        .env("DATABASE_URL", &app.database.url)
-        .env("ATELIER_DATA_DIR", app.database.data_dir())
-        .env("ATELIER_SUPERUSER_PASSWORD", "Admin-Chalk-Marks-31")
-        .output()
-        .expect("run atelier createsuperuser");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
+use crate::helpers::{PASSWORD, TestApp, body_of, create_superuser, status_and_body};
 
 both_backends! {
     async fn the_user_list_shows_verified_customers_and_tailors_only(backend) {

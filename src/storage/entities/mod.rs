@@ -1,6 +1,10 @@
 //! One file per table. Timestamps are UTC; ids are UUID v7 (sortable).
 
+pub mod category;
+pub mod favorite;
 pub mod one_time_code;
+pub mod product;
+pub mod product_variant;
 pub mod refresh_token;
 pub mod throttle;
 pub mod token_family;

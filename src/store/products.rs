@@ -1,0 +1,429 @@
+//! Tailors' products: create, update, soft delete, and loading one with its
+//! variants.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::views::{self, ProductDetail};
+use super::{CURRENCY, KINDS, StoreError, StoreService};
+use crate::storage::entities::{category, product, product_variant, user};
+use crate::validation::FieldErrors;
+
+const MAX_PRICE: i64 = 1_000_000_000_000;
+const MAX_STOCK: i64 = 1_000_000;
+const MAX_VARIANTS: usize = 100;
+const MAX_COLORS: usize = 20;
+
+/// A product as a tailor sends it. On update every field is optional.
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default)]
+pub struct ProductInput {
+    #[schema(example = "Agbada, hand-embroidered")]
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// `ready_made`, `fabric` (sold by the yard) or `accessory`.
+    #[schema(example = "ready_made")]
+    pub kind: Option<String>,
+    /// A category id from `/shop/api/categories/`.
+    pub category_id: Option<String>,
+    #[schema(example = "cotton")]
+    pub material: Option<String>,
+    pub colors: Option<Vec<String>>,
+    /// Price in kobo (integer minor units of NGN): 2500000 is ₦25,000.
+    #[schema(example = 2500000)]
+    pub price: Option<i64>,
+    /// Only `NGN` for now.
+    pub currency: Option<String>,
+    /// 0–95.
+    pub discount_percent: Option<i64>,
+    /// False hides the product from the catalog (it stays in the tailor's store).
+    pub is_active: Option<bool>,
+    /// On create: at least one. On update: items with an `id` change that
+    /// variant, items without one are added.
+    pub variants: Option<Vec<VariantInput>>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default)]
+pub struct VariantInput {
+    pub id: Option<String>,
+    #[schema(example = "L")]
+    pub size: Option<String>,
+    #[schema(example = "indigo")]
+    pub color: Option<String>,
+    /// Units in stock (yards for fabric), 0–1000000.
+    #[schema(example = 12)]
+    pub stock: Option<i64>,
+    /// Price change for this variant, in kobo (may be negative).
+    pub price_delta: Option<i64>,
+}
+
+/// The columns that a valid input sets.
+struct Checked {
+    category_id: Option<Option<Uuid>>,
+    colors: Option<String>,
+    variants: Vec<(Option<Uuid>, VariantInput)>,
+}
+
+impl StoreService {
+    pub async fn create_product(
+        &self,
+        tailor: &user::Model,
+        input: ProductInput,
+    ) -> Result<ProductDetail, StoreError> {
+        if tailor.role != "tailor" {
+            return Err(StoreError::Forbidden("Only tailors can upload products."));
+        }
+        let mut errors = FieldErrors::new();
+        errors.required("name", &input.name);
+        errors.required("kind", &input.kind);
+        if input.price.is_none() {
+            errors.add("price", crate::validation::REQUIRED);
+        }
+        if input.variants.as_ref().is_none_or(Vec::is_empty) {
+            errors.add(
+                "variants",
+                "Add at least one variant (size and/or colour with its stock).",
+            );
+        }
+        let checked = self.check(&input, &mut errors).await?;
+        errors.into_result()?;
+
+        let now = Utc::now();
+        let price = input.price.unwrap_or_default();
+        let discount = input.discount_percent.unwrap_or(0) as i32;
+        let row = product::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tailor_id: Set(tailor.id),
+            category_id: Set(checked.category_id.flatten()),
+            name: Set(input.name.unwrap_or_default().trim().to_string()),
+            description: Set(input.description.unwrap_or_default().trim().to_string()),
+            kind: Set(input.kind.unwrap_or_default()),
+            material: Set(input.material.unwrap_or_default().trim().to_lowercase()),
+            colors: Set(checked.colors.unwrap_or_default()),
+            price_kobo: Set(price),
+            currency: Set(CURRENCY.into()),
+            discount_percent: Set(discount),
+            effective_price_kobo: Set(effective_price(price, discount)),
+            is_active: Set(input.is_active.unwrap_or(true)),
+            rating_avg_centi: Set(0),
+            rating_count: Set(0),
+            favorites_count: Set(0),
+            deleted_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        let txn = self.db.begin().await?;
+        let product = row.insert(&txn).await?;
+        for (_, variant) in checked.variants {
+            new_variant(product.id, variant).insert(&txn).await?;
+        }
+        txn.commit().await?;
+        tracing::info!(product_id = %product.id, tailor_id = %tailor.id, "product created");
+        self.product_detail(product.id, Some(tailor)).await
+    }
+
+    pub async fn update_product(
+        &self,
+        tailor: &user::Model,
+        id: Uuid,
+        input: ProductInput,
+    ) -> Result<ProductDetail, StoreError> {
+        let product = self.owned_product(tailor, id).await?;
+        let mut errors = FieldErrors::new();
+        for (field, value) in [("name", &input.name), ("kind", &input.kind)] {
+            if value.is_some() {
+                errors.required(field, value);
+            }
+        }
+        let checked = self.check(&input, &mut errors).await?;
+        let existing = self.variants_of(&[id]).await?;
+        for (variant_id, _) in &checked.variants {
+            if variant_id.is_some_and(|v| !existing.iter().any(|e| e.id == v)) {
+                errors.add("variants", "A variant id does not belong to this product.");
+            }
+        }
+        errors.into_result()?;
+
+        let price = input.price.unwrap_or(product.price_kobo);
+        let discount = input
+            .discount_percent
+            .map_or(product.discount_percent, |d| d as i32);
+        let mut row = product.into_active_model();
+        if let Some(name) = input.name {
+            row.name = Set(name.trim().to_string());
+        }
+        if let Some(description) = input.description {
+            row.description = Set(description.trim().to_string());
+        }
+        if let Some(kind) = input.kind {
+            row.kind = Set(kind);
+        }
+        if let Some(category_id) = checked.category_id {
+            row.category_id = Set(category_id);
+        }
+        if let Some(material) = input.material {
+            row.material = Set(material.trim().to_lowercase());
+        }
+        if let Some(colors) = checked.colors {
+            row.colors = Set(colors);
+        }
+        if let Some(active) = input.is_active {
+            row.is_active = Set(active);
+        }
+        row.price_kobo = Set(price);
+        row.discount_percent = Set(discount);
+        row.effective_price_kobo = Set(effective_price(price, discount));
+        row.updated_at = Set(Utc::now());
+        let txn = self.db.begin().await?;
+        row.update(&txn).await?;
+        for (variant_id, variant) in checked.variants {
+            match variant_id.and_then(|v| existing.iter().find(|e| e.id == v)) {
+                Some(current) => {
+                    let mut changed = current.clone().into_active_model();
+                    if let Some(size) = variant.size {
+                        changed.size = Set(size.trim().to_string());
+                    }
+                    if let Some(color) = variant.color {
+                        changed.color = Set(color.trim().to_lowercase());
+                    }
+                    if let Some(stock) = variant.stock {
+                        changed.stock = Set(stock);
+                    }
+                    if let Some(delta) = variant.price_delta {
+                        changed.price_delta_kobo = Set(delta);
+                    }
+                    changed.update(&txn).await?;
+                }
+                None => {
+                    new_variant(id, variant).insert(&txn).await?;
+                }
+            }
+        }
+        txn.commit().await?;
+        self.product_detail(id, Some(tailor)).await
+    }
+
+    /// Soft delete: the product leaves the catalog; orders keep it.
+    pub async fn delete_product(&self, tailor: &user::Model, id: Uuid) -> Result<(), StoreError> {
+        let product = self.owned_product(tailor, id).await?;
+        let mut row = product.into_active_model();
+        row.deleted_at = Set(Some(Utc::now()));
+        row.update(&self.db).await?;
+        tracing::info!(product_id = %id, "product deleted");
+        Ok(())
+    }
+
+    /// A product that is not deleted and belongs to `tailor` (403 otherwise).
+    async fn owned_product(
+        &self,
+        tailor: &user::Model,
+        id: Uuid,
+    ) -> Result<product::Model, StoreError> {
+        let product = self.live_product(id).await?.ok_or(StoreError::NotFound)?;
+        if product.tailor_id != tailor.id {
+            return Err(StoreError::Forbidden(
+                "This product belongs to another tailor.",
+            ));
+        }
+        Ok(product)
+    }
+
+    pub(super) async fn live_product(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<product::Model>, StoreError> {
+        Ok(product::Entity::find_by_id(id)
+            .filter(product::Column::DeletedAt.is_null())
+            .one(&self.db)
+            .await?)
+    }
+
+    pub(super) async fn variants_of(
+        &self,
+        products: &[Uuid],
+    ) -> Result<Vec<product_variant::Model>, StoreError> {
+        Ok(product_variant::Entity::find()
+            .filter(product_variant::Column::ProductId.is_in(products.iter().copied()))
+            .order_by_asc(product_variant::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// One product with its variants. Hidden products are shown to their
+    /// tailor only; deleted ones to nobody.
+    pub async fn product_detail(
+        &self,
+        id: Uuid,
+        viewer: Option<&user::Model>,
+    ) -> Result<ProductDetail, StoreError> {
+        let product = self.live_product(id).await?.ok_or(StoreError::NotFound)?;
+        if !product.is_active && viewer.is_none_or(|v| v.id != product.tailor_id) {
+            return Err(StoreError::NotFound);
+        }
+        let variants = self.variants_of(&[id]).await?;
+        let category = match product.category_id {
+            Some(c) => category::Entity::find_by_id(c).one(&self.db).await?,
+            None => None,
+        };
+        Ok(views::detail(&product, &variants, category.as_ref()))
+    }
+
+    /// Field checks shared by create and update; also resolves the category.
+    async fn check(
+        &self,
+        input: &ProductInput,
+        errors: &mut FieldErrors,
+    ) -> Result<Checked, StoreError> {
+        if let Some(name) = &input.name {
+            errors.max_len("name", name, 200);
+        }
+        if let Some(description) = &input.description {
+            errors.max_len("description", description, 5000);
+        }
+        if let Some(material) = &input.material {
+            errors.max_len("material", material, 100);
+        }
+        if let Some(kind) = input.kind.as_deref().filter(|k| !k.is_empty())
+            && !KINDS.contains(&kind)
+        {
+            errors.add("kind", format!("\"{kind}\" is not a valid choice."));
+        }
+        if input.currency.as_deref().is_some_and(|c| c != CURRENCY) {
+            errors.add("currency", "Only NGN is supported.");
+        }
+        if input.price.is_some_and(|p| !(1..=MAX_PRICE).contains(&p)) {
+            errors.add(
+                "price",
+                format!("Enter a price in kobo between 1 and {MAX_PRICE}."),
+            );
+        }
+        if input
+            .discount_percent
+            .is_some_and(|d| !(0..=95).contains(&d))
+        {
+            errors.add("discount_percent", "Enter a whole number from 0 to 95.");
+        }
+        let colors = input.colors.as_ref().map(|colors| {
+            if colors.len() > MAX_COLORS || colors.iter().any(|c| c.len() > 40 || c.contains(',')) {
+                errors.add(
+                    "colors",
+                    format!("At most {MAX_COLORS} colours of up to 40 characters, without commas."),
+                );
+            }
+            colors
+                .iter()
+                .map(|c| c.trim().to_lowercase())
+                .filter(|c| !c.is_empty())
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        let category_id = match input.category_id.as_deref() {
+            None => None,
+            Some("") => Some(None),
+            Some(raw) => match Uuid::parse_str(raw) {
+                Ok(id)
+                    if category::Entity::find_by_id(id)
+                        .one(&self.db)
+                        .await?
+                        .is_some() =>
+                {
+                    Some(Some(id))
+                }
+                _ => {
+                    errors.add(
+                        "category_id",
+                        format!("Invalid pk \"{raw}\" - object does not exist."),
+                    );
+                    None
+                }
+            },
+        };
+        let variants = check_variants(input.variants.as_deref().unwrap_or_default(), errors);
+        Ok(Checked {
+            category_id,
+            colors,
+            variants: variants
+                .into_iter()
+                .zip(input.variants.iter().flatten())
+                .map(|(id, v)| {
+                    (
+                        id,
+                        VariantInput {
+                            id: None,
+                            size: v.size.clone(),
+                            color: v.color.clone(),
+                            stock: v.stock,
+                            price_delta: v.price_delta,
+                        },
+                    )
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Checks each variant; returns their ids (None for new ones), in order.
+fn check_variants(variants: &[VariantInput], errors: &mut FieldErrors) -> Vec<Option<Uuid>> {
+    if variants.len() > MAX_VARIANTS {
+        errors.add("variants", format!("At most {MAX_VARIANTS} variants."));
+    }
+    variants
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let n = i + 1;
+            let id = v.id.as_deref().map(Uuid::parse_str);
+            if matches!(id, Some(Err(_))) {
+                errors.add("variants", format!("Variant {n}: id is not a valid UUID."));
+            }
+            if id.is_none() && v.stock.is_none() {
+                errors.add("variants", format!("Variant {n}: stock is required."));
+            }
+            if v.stock.is_some_and(|s| !(0..=MAX_STOCK).contains(&s)) {
+                errors.add(
+                    "variants",
+                    format!("Variant {n}: stock must be from 0 to {MAX_STOCK}."),
+                );
+            }
+            if v.price_delta.is_some_and(|d| d.abs() > MAX_PRICE) {
+                errors.add(
+                    "variants",
+                    format!("Variant {n}: price_delta is out of range."),
+                );
+            }
+            if v.size.as_deref().is_some_and(|s| s.len() > 20)
+                || v.color.as_deref().is_some_and(|c| c.len() > 40)
+            {
+                errors.add(
+                    "variants",
+                    format!("Variant {n}: size (20) or colour (40) is too long."),
+                );
+            }
+            id.and_then(Result::ok)
+        })
+        .collect()
+}
+
+fn new_variant(product_id: Uuid, v: VariantInput) -> product_variant::ActiveModel {
+    product_variant::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        product_id: Set(product_id),
+        size: Set(v.size.unwrap_or_default().trim().to_string()),
+        color: Set(v.color.unwrap_or_default().trim().to_lowercase()),
+        stock: Set(v.stock.unwrap_or(0)),
+        price_delta_kobo: Set(v.price_delta.unwrap_or(0)),
+        created_at: Set(Utc::now()),
+    }
+}
+
+/// The price after a whole-percent discount, rounded down to the kobo.
+pub fn effective_price(price_kobo: i64, discount_percent: i32) -> i64 {
+    price_kobo * i64::from(100 - discount_percent) / 100
+}
