@@ -1,5 +1,7 @@
 use sea_orm_migration::prelude::*;
 
+use super::columns::{flag, text, timestamp, uuid_key};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -63,33 +65,6 @@ enum Throttles {
     Key,
     Hits,
     WindowStartedAt,
-}
-
-fn text(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).string().not_null().to_owned()
-}
-
-fn timestamp(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-
-fn flag(col: impl IntoIden, default: bool) -> ColumnDef {
-    ColumnDef::new(col)
-        .boolean()
-        .not_null()
-        .default(default)
-        .to_owned()
-}
-
-fn uuid_key(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .uuid()
-        .not_null()
-        .primary_key()
-        .to_owned()
 }
 
 fn user_ref(

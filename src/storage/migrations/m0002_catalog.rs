@@ -1,5 +1,7 @@
 use sea_orm_migration::prelude::*;
 
+use super::columns::{counter, text, timestamp};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -60,25 +62,6 @@ enum Favorites {
     UserId,
     ProductId,
     CreatedAt,
-}
-
-fn text(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).string().not_null().to_owned()
-}
-
-fn timestamp(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-
-fn counter(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .big_integer()
-        .not_null()
-        .default(0)
-        .to_owned()
 }
 
 fn index(
