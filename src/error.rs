@@ -155,6 +155,7 @@ impl From<StoreError> for ApiError {
             StoreError::Forbidden(why) => {
                 ApiError::new(StatusCode::FORBIDDEN, "permission_denied", why)
             }
+            StoreError::Conflict(code, detail) => ApiError::new(StatusCode::CONFLICT, code, detail),
             StoreError::Storage(e) => e.into(),
         }
     }

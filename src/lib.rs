@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod mail;
 pub mod openapi;
 pub mod startup;

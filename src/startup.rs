@@ -22,6 +22,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::AuthService;
 use crate::config::{Settings, mask_url};
 use crate::http::middleware;
+use crate::idempotency::IdempotencyStore;
 use crate::mail::Mailer;
 use crate::state::AppState;
 use crate::store::StoreService;
@@ -66,6 +67,7 @@ impl Application {
             db: db.clone(),
             auth: auth.clone(),
             store: Arc::new(StoreService::new(db.clone())),
+            idempotency: IdempotencyStore::new(db.clone()),
             metrics: metrics_handle(),
         };
         let router = router(state, &settings);

@@ -4,6 +4,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::AuthService;
+use crate::idempotency::IdempotencyStore;
 use crate::store::StoreService;
 
 /// Shared by every handler; cheap to clone.
@@ -12,5 +13,6 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub auth: Arc<AuthService>,
     pub store: Arc<StoreService>,
+    pub idempotency: IdempotencyStore,
     pub metrics: PrometheusHandle,
 }

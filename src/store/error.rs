@@ -10,6 +10,10 @@ pub enum StoreError {
     /// The caller may not do this; the message says why.
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// The request clashes with the current state (stock, order status);
+    /// the message says what the state is.
+    #[error("conflict ({0}): {1}")]
+    Conflict(&'static str, String),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }

@@ -1,20 +1,25 @@
 //! The shop (app `shop_api`): categories, tailors' products with variants,
-//! the public catalog and favourites. Cart, checkout, orders, payments,
+//! the public catalog, favourites, the cart, checkout and orders. Payments,
 //! media and reviews are still to come (issue 3).
 //!
 //! The domain (`StoreService` and its siblings) knows nothing of HTTP;
 //! `http` turns requests into calls.
 
 mod browse;
+mod cart;
 mod categories;
+mod checkout;
 mod error;
 mod favorites;
 pub mod http;
+mod orders;
 mod products;
 mod views;
 
 pub use browse::{CatalogQuery, Ordering};
+pub use cart::{CartLine, CartView};
 pub use error::StoreError;
+pub use orders::{OrderEventView, OrderItemView, OrderPage, OrderView, Party, PaymentView, Status};
 pub use products::{ProductInput, VariantInput};
 pub use views::{CategoryView, ProductDetail, ProductSummary, RatingSummary, VariantView};
 

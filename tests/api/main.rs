@@ -9,6 +9,7 @@ mod errors;
 mod housekeeping;
 mod login;
 mod operations;
+mod orders;
 mod password;
 mod process;
 mod register;

@@ -1,8 +1,13 @@
 //! One file per table. Timestamps are UTC; ids are UUID v7 (sortable).
 
+pub mod cart_item;
 pub mod category;
 pub mod favorite;
+pub mod idempotency_key;
 pub mod one_time_code;
+pub mod order;
+pub mod order_event;
+pub mod order_item;
 pub mod product;
 pub mod product_variant;
 pub mod refresh_token;

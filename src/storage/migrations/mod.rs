@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod columns;
 mod m0001_auth;
 mod m0002_catalog;
+mod m0003_orders;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_auth::Migration),
             Box::new(m0002_catalog::Migration),
+            Box::new(m0003_orders::Migration),
         ]
     }
 }

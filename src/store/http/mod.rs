@@ -1,4 +1,7 @@
-//! The shop API (`/shop/api/...`): categories, products, the catalog and favourites.
+//! The shop API (`/shop/api/...`): categories, products, the catalog and
+//! favourites here; cart, checkout and orders in `orders`.
+
+mod orders;
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
@@ -32,6 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(add_favorite))
         .routes(routes!(remove_favorite))
         .routes(routes!(list_favorites))
+        .merge(orders::routes())
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Default)]

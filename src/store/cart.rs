@@ -1,0 +1,242 @@
+//! The server-side cart: current prices, computed by the server.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{CURRENCY, StoreError, StoreService};
+use crate::storage::entities::{cart_item, product, product_variant, user};
+use crate::validation::FieldErrors;
+
+const MAX_QUANTITY: i64 = 10_000;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CartLine {
+    pub id: Uuid,
+    pub variant_id: Uuid,
+    pub product_id: Uuid,
+    pub tailor_id: Uuid,
+    pub product_name: String,
+    pub size: String,
+    pub color: String,
+    /// Current price of one unit (or yard), in kobo.
+    pub unit_price: i64,
+    pub quantity: i64,
+    pub line_total: i64,
+    /// Stock left now.
+    pub available: i64,
+    /// False when the product was removed or hidden since it was added.
+    pub purchasable: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartView {
+    pub items: Vec<CartLine>,
+    pub subtotal: i64,
+    pub currency: String,
+}
+
+impl StoreService {
+    pub async fn cart(&self, user: &user::Model) -> Result<CartView, StoreError> {
+        let items = self.cart_lines(user.id).await?;
+        let subtotal = items
+            .iter()
+            .filter(|l| l.purchasable)
+            .map(|l| l.line_total)
+            .sum();
+        Ok(CartView {
+            items,
+            subtotal,
+            currency: CURRENCY.into(),
+        })
+    }
+
+    pub(super) async fn cart_lines(&self, user_id: Uuid) -> Result<Vec<CartLine>, StoreError> {
+        let rows = cart_item::Entity::find()
+            .filter(cart_item::Column::UserId.eq(user_id))
+            .order_by_asc(cart_item::Column::Id)
+            .all(&self.db)
+            .await?;
+        let variants: HashMap<Uuid, product_variant::Model> = product_variant::Entity::find()
+            .filter(product_variant::Column::Id.is_in(rows.iter().map(|r| r.variant_id)))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|v| (v.id, v))
+            .collect();
+        let products: HashMap<Uuid, product::Model> = product::Entity::find()
+            .filter(product::Column::Id.is_in(variants.values().map(|v| v.product_id)))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                let variant = variants.get(&row.variant_id)?;
+                let product = products.get(&variant.product_id)?;
+                let unit_price = (product.effective_price_kobo + variant.price_delta_kobo).max(0);
+                Some(CartLine {
+                    id: row.id,
+                    variant_id: variant.id,
+                    product_id: product.id,
+                    tailor_id: product.tailor_id,
+                    product_name: product.name.clone(),
+                    size: variant.size.clone(),
+                    color: variant.color.clone(),
+                    unit_price,
+                    quantity: row.quantity,
+                    line_total: unit_price.saturating_mul(row.quantity),
+                    available: variant.stock,
+                    purchasable: product.is_active && product.deleted_at.is_none(),
+                })
+            })
+            .collect())
+    }
+
+    /// Adds `quantity` of a variant (to what is already in the cart).
+    pub async fn add_to_cart(
+        &self,
+        user: &user::Model,
+        variant_id: Option<String>,
+        quantity: Option<i64>,
+    ) -> Result<CartView, StoreError> {
+        let mut errors = FieldErrors::new();
+        let raw = errors
+            .required("variant_id", &variant_id)
+            .unwrap_or_default()
+            .to_string();
+        let quantity = check_quantity(&mut errors, quantity);
+        errors.into_result()?;
+        let variant = self.purchasable_variant(&raw).await?;
+        let existing = cart_item::Entity::find()
+            .filter(cart_item::Column::UserId.eq(user.id))
+            .filter(cart_item::Column::VariantId.eq(variant.id))
+            .one(&self.db)
+            .await?;
+        let wanted = existing.as_ref().map_or(0, |e| e.quantity) + quantity;
+        ensure_available(&variant, wanted)?;
+        match existing {
+            Some(row) => {
+                let mut row: cart_item::ActiveModel = row.into();
+                row.quantity = Set(wanted);
+                row.update(&self.db).await?;
+            }
+            None => {
+                cart_item::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    user_id: Set(user.id),
+                    variant_id: Set(variant.id),
+                    quantity: Set(wanted),
+                    created_at: Set(Utc::now()),
+                }
+                .insert(&self.db)
+                .await?;
+            }
+        }
+        self.cart(user).await
+    }
+
+    pub async fn set_cart_quantity(
+        &self,
+        user: &user::Model,
+        item_id: Uuid,
+        quantity: Option<i64>,
+    ) -> Result<CartView, StoreError> {
+        let mut errors = FieldErrors::new();
+        let quantity = check_quantity(&mut errors, quantity);
+        errors.into_result()?;
+        let row = self.own_cart_item(user, item_id).await?;
+        let variant = product_variant::Entity::find_by_id(row.variant_id)
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        ensure_available(&variant, quantity)?;
+        let mut row: cart_item::ActiveModel = row.into();
+        row.quantity = Set(quantity);
+        row.update(&self.db).await?;
+        self.cart(user).await
+    }
+
+    pub async fn remove_from_cart(
+        &self,
+        user: &user::Model,
+        item_id: Uuid,
+    ) -> Result<(), StoreError> {
+        let row = self.own_cart_item(user, item_id).await?;
+        cart_item::Entity::delete_by_id(row.id)
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    async fn own_cart_item(
+        &self,
+        user: &user::Model,
+        item_id: Uuid,
+    ) -> Result<cart_item::Model, StoreError> {
+        cart_item::Entity::find_by_id(item_id)
+            .filter(cart_item::Column::UserId.eq(user.id))
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// A variant of a product that is in the catalog; a field error otherwise.
+    async fn purchasable_variant(
+        &self,
+        raw_id: &str,
+    ) -> Result<product_variant::Model, StoreError> {
+        let not_found = || {
+            FieldErrors::single(
+                "variant_id",
+                format!("Invalid pk \"{raw_id}\" - object does not exist."),
+            )
+        };
+        let id = Uuid::parse_str(raw_id).map_err(|_| not_found())?;
+        let variant = product_variant::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(not_found)?;
+        let live = self
+            .live_product(variant.product_id)
+            .await?
+            .is_some_and(|p| p.is_active);
+        if !live {
+            return Err(not_found().into());
+        }
+        Ok(variant)
+    }
+}
+
+fn check_quantity(errors: &mut FieldErrors, quantity: Option<i64>) -> i64 {
+    match quantity {
+        None => {
+            errors.add("quantity", crate::validation::REQUIRED);
+            0
+        }
+        Some(q) if !(1..=MAX_QUANTITY).contains(&q) => {
+            errors.add(
+                "quantity",
+                format!("Enter a whole number from 1 to {MAX_QUANTITY}."),
+            );
+            0
+        }
+        Some(q) => q,
+    }
+}
+
+fn ensure_available(variant: &product_variant::Model, wanted: i64) -> Result<(), StoreError> {
+    if wanted > variant.stock {
+        let left = variant.stock.max(0);
+        return Err(FieldErrors::single("quantity", format!("Only {left} available.")).into());
+    }
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! Checkout: one order per tailor in the cart, totals from current prices,
+//! stock taken in the same transaction by conditional decrements, so stock
+//! never goes negative under any interleaving.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::cart::CartLine;
+use super::orders::{OrderView, Status, record_event};
+use super::{CURRENCY, StoreError, StoreService};
+use crate::storage::entities::{cart_item, order, order_item, product_variant, user};
+use crate::validation::{FieldErrors, NON_FIELD};
+
+pub const PAYMENT_METHODS: [&str; 2] = ["paystack", "pay_on_delivery"];
+
+impl StoreService {
+    pub async fn checkout(
+        &self,
+        customer: &user::Model,
+        delivery_address: Option<String>,
+        payment_method: Option<String>,
+    ) -> Result<Vec<OrderView>, StoreError> {
+        let mut errors = FieldErrors::new();
+        let address = errors
+            .required("delivery_address", &delivery_address)
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        errors.max_len("delivery_address", &address, 500);
+        let method = errors
+            .required("payment_method", &payment_method)
+            .unwrap_or_default()
+            .to_string();
+        if !method.is_empty() && !PAYMENT_METHODS.contains(&method.as_str()) {
+            errors.add(
+                "payment_method",
+                format!("\"{method}\" is not a valid choice."),
+            );
+        }
+        if method == "paystack" {
+            errors.add(
+                "payment_method",
+                "Online payment is not available yet; use pay_on_delivery.",
+            );
+        }
+        errors.into_result()?;
+
+        let lines = self.cart_lines(customer.id).await?;
+        if lines.is_empty() {
+            return Err(FieldErrors::single(NON_FIELD, "Your cart is empty.").into());
+        }
+        if let Some(gone) = lines.iter().find(|l| !l.purchasable) {
+            return Err(StoreError::Conflict(
+                "unavailable",
+                format!(
+                    "{} is no longer for sale; remove it from your cart.",
+                    gone.product_name
+                ),
+            ));
+        }
+
+        let txn = self.db.begin().await?;
+        // Writes come first (SQLite then takes its write lock at once), in
+        // variant order (PostgreSQL row locks are then taken in one order).
+        let mut by_variant: Vec<&CartLine> = lines.iter().collect();
+        by_variant.sort_by_key(|l| l.variant_id);
+        for line in &by_variant {
+            let taken = product_variant::Entity::update_many()
+                .col_expr(
+                    product_variant::Column::Stock,
+                    Expr::col(product_variant::Column::Stock).sub(line.quantity),
+                )
+                .filter(product_variant::Column::Id.eq(line.variant_id))
+                .filter(product_variant::Column::Stock.gte(line.quantity))
+                .exec(&txn)
+                .await?;
+            if taken.rows_affected != 1 {
+                let left = product_variant::Entity::find_by_id(line.variant_id)
+                    .one(&txn)
+                    .await?
+                    .map_or(0, |v| v.stock.max(0));
+                txn.rollback().await?;
+                return Err(StoreError::Conflict(
+                    "out_of_stock",
+                    format!(
+                        "Only {left} left of {}{}; you asked for {}.",
+                        line.product_name,
+                        variant_label(line),
+                        line.quantity
+                    ),
+                ));
+            }
+        }
+
+        let mut by_tailor: BTreeMap<Uuid, Vec<&CartLine>> = BTreeMap::new();
+        for line in &lines {
+            by_tailor.entry(line.tailor_id).or_default().push(line);
+        }
+        let initial = Status::Processing; // pay on delivery: nothing to wait for
+        let now = Utc::now();
+        let mut orders = Vec::new();
+        for (tailor_id, items) in by_tailor {
+            let subtotal: i64 = items.iter().map(|l| l.line_total).sum();
+            let row = order::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                customer_id: Set(customer.id),
+                tailor_id: Set(tailor_id),
+                status: Set(initial.as_str().into()),
+                payment_method: Set(method.clone()),
+                subtotal_kobo: Set(subtotal),
+                total_kobo: Set(subtotal),
+                refund_kobo: Set(0),
+                currency: Set(CURRENCY.into()),
+                delivery_address: Set(address.clone()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(&txn)
+            .await?;
+            for line in items {
+                order_item::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    order_id: Set(row.id),
+                    product_id: Set(line.product_id),
+                    variant_id: Set(line.variant_id),
+                    product_name: Set(line.product_name.clone()),
+                    size: Set(line.size.clone()),
+                    color: Set(line.color.clone()),
+                    unit_price_kobo: Set(line.unit_price),
+                    quantity: Set(line.quantity),
+                    line_total_kobo: Set(line.line_total),
+                }
+                .insert(&txn)
+                .await?;
+            }
+            record_event(
+                &txn,
+                row.id,
+                initial,
+                Some(customer.id),
+                "Ordered; pay on delivery.",
+            )
+            .await?;
+            orders.push(row);
+        }
+        cart_item::Entity::delete_many()
+            .filter(cart_item::Column::UserId.eq(customer.id))
+            .exec(&txn)
+            .await?;
+        let mut views = Vec::with_capacity(orders.len());
+        for row in orders {
+            views.push(self.order_view(&txn, row).await?);
+        }
+        txn.commit().await?;
+        tracing::info!(customer_id = %customer.id, orders = views.len(), "checkout");
+        Ok(views)
+    }
+}
+
+fn variant_label(line: &CartLine) -> String {
+    let parts: Vec<&str> = [line.size.as_str(), line.color.as_str()]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
+}

@@ -1,0 +1,345 @@
+//! Cart, checkout (with `Idempotency-Key`) and orders.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::http::CurrentUser;
+use crate::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::pagination::{PageLinks, PageRequest, invalid_page};
+use crate::idempotency::Begin;
+use crate::state::AppState;
+use crate::store::{CartView, OrderView, Party};
+
+const TAG: &str = "shop";
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_cart))
+        .routes(routes!(add_cart_item))
+        .routes(routes!(change_cart_item, remove_cart_item))
+        .routes(routes!(checkout))
+        .routes(routes!(my_orders))
+        .routes(routes!(received_orders))
+        .routes(routes!(order_detail))
+        .routes(routes!(change_status))
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(default)]
+pub struct CartItemRequest {
+    #[schema(required = true, value_type = String)]
+    pub variant_id: Option<String>,
+    /// Units (or yards of fabric), 1–10000.
+    #[schema(required = true, example = 1)]
+    pub quantity: Option<i64>,
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(default)]
+pub struct QuantityRequest {
+    #[schema(required = true, example = 2)]
+    pub quantity: Option<i64>,
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(default)]
+pub struct CheckoutRequest {
+    #[schema(required = true, example = "12 Broad Street, Lagos")]
+    pub delivery_address: Option<String>,
+    /// `pay_on_delivery` (online payment with `paystack` is not available yet).
+    #[schema(required = true, example = "pay_on_delivery")]
+    pub payment_method: Option<String>,
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(default)]
+pub struct StatusRequest {
+    /// `processing`, `shipped`, `delivered`, `completed` or `cancelled`.
+    #[schema(required = true, example = "shipped")]
+    pub status: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CheckoutBody {
+    /// One order per tailor in the cart.
+    pub orders: Vec<OrderView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrderPageBody {
+    pub count: u64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<OrderView>,
+}
+
+#[derive(Deserialize, IntoParams, Default)]
+#[serde(default)]
+#[into_params(parameter_in = Query)]
+pub struct OrderListQuery {
+    pub page: Option<String>,
+    pub page_size: Option<String>,
+    /// Only orders in this status.
+    pub status: Option<String>,
+}
+
+fn item_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found())
+}
+
+/// Your cart, priced now.
+#[utoipa::path(get, path = "/shop/api/cart", tag = TAG, security(("bearer" = [])),
+    responses((status = 200, description = "The cart", body = CartView)))]
+async fn get_cart(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<CartView>, ApiError> {
+    Ok(Json(state.store.cart(&user).await?))
+}
+
+/// Put a variant in your cart (adds to what is there).
+#[utoipa::path(post, path = "/shop/api/cart/items", tag = TAG, request_body = CartItemRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The cart", body = CartView),
+        (status = 400, description = "Unknown variant, bad quantity, or more than is in stock (`{\"quantity\": [\"Only 2 available.\"]}`)", body = Object)))]
+async fn add_cart_item(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<CartItemRequest>,
+) -> Result<(StatusCode, Json<CartView>), ApiError> {
+    let cart = state
+        .store
+        .add_to_cart(&user, body.variant_id, body.quantity)
+        .await?;
+    Ok((StatusCode::CREATED, Json(cart)))
+}
+
+/// Set the quantity of a cart line.
+#[utoipa::path(patch, path = "/shop/api/cart/items/{id}", tag = TAG, request_body = QuantityRequest,
+    params(("id" = Uuid, Path, description = "Cart line id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The cart", body = CartView),
+        (status = 400, description = "Bad quantity or more than is in stock", body = Object),
+        (status = 404, description = "Not a line of your cart", body = ErrorBody)))]
+async fn change_cart_item(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<QuantityRequest>,
+) -> Result<Json<CartView>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .set_cart_quantity(&user, item_id(&id)?, body.quantity)
+            .await?,
+    ))
+}
+
+/// Remove a cart line.
+#[utoipa::path(delete, path = "/shop/api/cart/items/{id}", tag = TAG,
+    params(("id" = Uuid, Path, description = "Cart line id")), security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "Not a line of your cart", body = ErrorBody)))]
+async fn remove_cart_item(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    state.store.remove_from_cart(&user, item_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Turn the cart into orders (one per tailor), taking the stock.
+///
+/// Send an `Idempotency-Key` header: a retry with the same key and body gets
+/// the first answer; the same key with another body is 422; while the first
+/// is still running, 409.
+#[utoipa::path(post, path = "/shop/api/checkout", tag = TAG, request_body = CheckoutRequest,
+    params(("Idempotency-Key" = String, Header, description = "A unique key per checkout attempt (e.g. a UUID)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Orders placed", body = CheckoutBody),
+        (status = 400, description = "Field errors, empty cart, or no Idempotency-Key", body = Object),
+        (status = 409, description = "`out_of_stock` (says what is left), `unavailable`, or `request_in_progress`", body = ErrorBody),
+        (status = 422, description = "`idempotency_key_reused` with another body", body = ErrorBody)))]
+async fn checkout(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "idempotency_key_required",
+                "Send an Idempotency-Key header (up to 255 characters) with each checkout.",
+            )
+        })?;
+    let request: CheckoutRequest = serde_json::from_value(body.clone())
+        .map_err(|e| ApiError::bad_request("parse_error", format!("Invalid data: {e}")))?;
+    let key = format!("{}:checkout:{key}", user.id);
+    let hash = hex(&Sha256::digest(body.to_string().as_bytes()));
+    match state.idempotency.begin(&key, &hash).await? {
+        Begin::Replay { status, body } => return Ok(json_response(status, body)),
+        Begin::InFlight => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "request_in_progress",
+                "A checkout with this Idempotency-Key is still running.",
+            ));
+        }
+        Begin::Mismatch => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "This Idempotency-Key was used with a different request.",
+            ));
+        }
+        Begin::Fresh => {}
+    }
+    let outcome = state
+        .store
+        .checkout(&user, request.delivery_address, request.payment_method)
+        .await;
+    let response = match outcome {
+        Ok(orders) => (StatusCode::CREATED, Json(CheckoutBody { orders })).into_response(),
+        Err(err) => ApiError::from(err).into_response(),
+    };
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if parts.status.is_server_error() {
+        state.idempotency.abandon(&key).await?;
+    } else {
+        state
+            .idempotency
+            .finish(&key, parts.status.as_u16(), &text)
+            .await?;
+    }
+    Ok(Response::from_parts(parts, Body::from(bytes)))
+}
+
+fn json_response(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn order_page(
+    state: &AppState,
+    user: &crate::storage::entities::user::Model,
+    party: Party,
+    query: OrderListQuery,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+) -> Result<Json<OrderPageBody>, ApiError> {
+    let request = PageRequest::parse(query.page.as_deref(), query.page_size.as_deref())?;
+    let page = state
+        .store
+        .orders(
+            user,
+            party,
+            query.status.as_deref(),
+            request.page,
+            request.page_size,
+        )
+        .await?
+        .ok_or_else(invalid_page)?;
+    let (next, previous) = PageLinks::new(uri, headers).neighbours(request, page.count);
+    Ok(Json(OrderPageBody {
+        count: page.count,
+        next,
+        previous,
+        results: page.orders,
+    }))
+}
+
+/// Your orders as a customer, newest first.
+#[utoipa::path(get, path = "/shop/api/orders", tag = TAG, params(OrderListQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page", body = OrderPageBody),
+        (status = 400, description = "Unknown status", body = Object)))]
+async fn my_orders(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(query): ApiQuery<OrderListQuery>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Result<Json<OrderPageBody>, ApiError> {
+    order_page(&state, &user, Party::Customer, query, &uri, &headers).await
+}
+
+/// Orders placed with you as a tailor, newest first.
+#[utoipa::path(get, path = "/shop/api/orders/received", tag = TAG, params(OrderListQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page", body = OrderPageBody),
+        (status = 400, description = "Unknown status", body = Object)))]
+async fn received_orders(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(query): ApiQuery<OrderListQuery>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Result<Json<OrderPageBody>, ApiError> {
+    order_page(&state, &user, Party::Tailor, query, &uri, &headers).await
+}
+
+/// One order with items, totals, payment and timeline (its customer and tailor only).
+#[utoipa::path(get, path = "/shop/api/orders/{id}", tag = TAG,
+    params(("id" = Uuid, Path, description = "Order id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order", body = OrderView),
+        (status = 404, description = "No such order of yours", body = ErrorBody)))]
+async fn order_detail(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    Ok(Json(state.store.order(&user, item_id(&id)?).await?))
+}
+
+/// Move an order along (tailor: processing → shipped → delivered, or cancel
+/// before shipping; customer: cancel before processing, or confirm
+/// delivered → completed). Cancelling returns the stock.
+#[utoipa::path(patch, path = "/shop/api/orders/{id}/status", tag = TAG, request_body = StatusRequest,
+    params(("id" = Uuid, Path, description = "Order id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order after the move", body = OrderView),
+        (status = 400, description = "Unknown status", body = Object),
+        (status = 404, description = "No such order of yours", body = ErrorBody),
+        (status = 409, description = "`invalid_transition`: names the current state", body = ErrorBody)))]
+async fn change_status(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<StatusRequest>,
+) -> Result<Json<OrderView>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .change_order_status(&user, item_id(&id)?, body.status, body.note)
+            .await?,
+    ))
+}
