@@ -1,6 +1,6 @@
 //! The shop (app `shop_api`): categories, tailors' products with variants,
-//! the public catalog, favourites, the cart, checkout and orders. Payments,
-//! media and reviews are still to come (issue 3).
+//! the public catalog, favourites, the cart, checkout, orders and reviews.
+//! Payments and media are still to come (issue 3).
 //!
 //! The domain (`StoreService` and its siblings) knows nothing of HTTP;
 //! `http` turns requests into calls.
@@ -14,6 +14,7 @@ mod favorites;
 pub mod http;
 mod orders;
 mod products;
+mod reviews;
 mod views;
 
 pub use browse::{CatalogQuery, Ordering};
@@ -21,6 +22,7 @@ pub use cart::{CartLine, CartView};
 pub use error::StoreError;
 pub use orders::{OrderEventView, OrderItemView, OrderPage, OrderView, Party, PaymentView, Status};
 pub use products::{ProductInput, VariantInput};
+pub use reviews::{ReviewPage, ReviewView};
 pub use views::{CategoryView, ProductDetail, ProductSummary, RatingSummary, VariantView};
 
 use sea_orm::DatabaseConnection;

@@ -32,6 +32,7 @@ const ROUTES: &[(&str, &[&str])] = &[
         &["delete"],
     ),
     ("/shop/api/product/favorites/list", &["get"]),
+    ("/shop/api/product/{id}/reviews", &["get", "post"]),
     ("/shop/api/cart", &["get"]),
     ("/shop/api/cart/items", &["post"]),
     ("/shop/api/cart/items/{id}", &["patch", "delete"]),

@@ -234,4 +234,51 @@ both_backends! {
         assert_eq!(cancelled["payment"]["refunded"], 0, "nothing was paid");
         assert_eq!(stock_of(&app, &product, 0).await, 5);
     }
+
+    async fn only_customers_who_received_a_product_review_it(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (ade, product) = tailor_with_product(&app, "ade", 5).await;
+        let product_id = product["id"].as_str().unwrap().to_string();
+        let reviews_url = format!("/shop/api/product/{product_id}/reviews/");
+        async fn review(app: &TestApp, url: &str, who: &TestUser, rating: i64, text: &str) -> reqwest::Response {
+            app.post_as(&who.access, url, json!({"rating": rating, "text": text})).await
+        }
+        let mut buyers = Vec::new();
+        for name in ["kemi", "tobi"] {
+            let buyer = app.verified_user(name).await;
+            add(&app, &buyer, &variant(&product, 0), 1).await;
+            let (_, placed) = checkout(&app, &buyer, "k1", pay_on_delivery()).await;
+            buyers.push((buyer, placed["orders"][0]["id"].as_str().unwrap().to_string()));
+        }
+        let kemi = &buyers[0].0;
+        let (status, body) = status_and_body(review(&app, &reviews_url, kemi, 5, "lovely").await).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "not delivered yet: {body}");
+        for step in ["shipped", "delivered"] {
+            for (_, order) in &buyers {
+                app.client.patch(app.url(&format!("/shop/api/orders/{order}/status/"))).bearer_auth(&ade.access)
+                    .json(&json!({"status": step})).send().await.unwrap();
+            }
+        }
+        let (status, first) = status_and_body(review(&app, &reviews_url, kemi, 5, "lovely").await).await;
+        assert_eq!(status, StatusCode::CREATED, "{first}");
+        assert_eq!(first["customer_username"], "kemi");
+        let (status, edited) = status_and_body(review(&app, &reviews_url, kemi, 4, "lovely, a bit long").await).await;
+        assert_eq!(status, StatusCode::OK, "a second review edits the first");
+        assert_eq!(edited["id"], first["id"]);
+        assert_eq!(review(&app, &reviews_url, &buyers[1].0, 1, "too tight").await.status(), StatusCode::CREATED);
+        for bad in [0, 6] {
+            assert_eq!(review(&app, &reviews_url, kemi, bad, "").await.status(), StatusCode::BAD_REQUEST);
+        }
+        let stranger = app.verified_user("stranger").await;
+        assert_eq!(review(&app, &reviews_url, &stranger, 5, "fake").await.status(), StatusCode::FORBIDDEN);
+        assert_eq!(review(&app, &reviews_url, &ade, 5, "my own").await.status(), StatusCode::FORBIDDEN);
+
+        let detail = body_of(app.get(&format!("/shop/api/product/{product_id}")).await).await;
+        assert_eq!(detail["rating"], json!({"average": 2.5, "count": 2}));
+        let page = body_of(app.get(&reviews_url).await).await;
+        assert_eq!(page["count"], 2);
+        assert_eq!(page["results"][0]["text"], "too tight");
+        let unknown = app.get(&format!("/shop/api/product/{}/reviews", uuid::Uuid::now_v7())).await;
+        assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    }
 }

@@ -11,6 +11,7 @@ pub mod order_item;
 pub mod product;
 pub mod product_variant;
 pub mod refresh_token;
+pub mod review;
 pub mod throttle;
 pub mod token_family;
 pub mod user;

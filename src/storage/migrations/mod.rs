@@ -7,6 +7,7 @@ mod columns;
 mod m0001_auth;
 mod m0002_catalog;
 mod m0003_orders;
+mod m0004_reviews;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_auth::Migration),
             Box::new(m0002_catalog::Migration),
             Box::new(m0003_orders::Migration),
+            Box::new(m0004_reviews::Migration),
         ]
     }
 }

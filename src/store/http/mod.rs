@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::browse::ProductPage;
-use super::{CatalogQuery, CategoryView, ProductDetail, ProductInput, ProductSummary};
+use super::{CatalogQuery, CategoryView, ProductDetail, ProductInput, ProductSummary, ReviewView};
 use crate::auth::http::{CurrentUser, DetailBody};
 use crate::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
@@ -35,6 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(add_favorite))
         .routes(routes!(remove_favorite))
         .routes(routes!(list_favorites))
+        .routes(routes!(list_reviews, post_review))
         .merge(orders::routes())
 }
 
@@ -337,4 +338,76 @@ async fn list_favorites(
         .favorites(&user, request.page, request.page_size)
         .await?;
     page_body(page, request, &uri, &headers)
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(default)]
+pub struct ReviewRequest {
+    /// 1–5 stars.
+    #[schema(required = true, example = 5)]
+    pub rating: Option<i64>,
+    #[schema(example = "Perfect fit, beautiful embroidery.")]
+    pub text: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReviewPageBody {
+    pub count: u64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<ReviewView>,
+}
+
+/// Review a product you received; a second review edits the first.
+#[utoipa::path(post, path = "/shop/api/product/{id}/reviews", tag = TAG, request_body = ReviewRequest,
+    params(("id" = Uuid, Path, description = "Product id")), security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Review created", body = ReviewView),
+        (status = 200, description = "Your earlier review, edited", body = ReviewView),
+        (status = 400, description = "Bad rating", body = Object),
+        (status = 403, description = "`permission_denied`: no delivered order with this product", body = ErrorBody),
+        (status = 404, description = "No such product", body = ErrorBody)))]
+async fn post_review(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ReviewRequest>,
+) -> Result<(StatusCode, Json<ReviewView>), ApiError> {
+    let (created, review) = state
+        .store
+        .review_product(&user, product_id(&id)?, body.rating, body.text)
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(review)))
+}
+
+/// A product's reviews, newest first.
+#[utoipa::path(get, path = "/shop/api/product/{id}/reviews", tag = TAG, params(("id" = Uuid, Path, description = "Product id"), PageQuery),
+    responses(
+        (status = 200, description = "One page", body = ReviewPageBody),
+        (status = 404, description = "No such product, or invalid page", body = ErrorBody)))]
+async fn list_reviews(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Result<Json<ReviewPageBody>, ApiError> {
+    let request = PageRequest::parse(query.page.as_deref(), query.page_size.as_deref())?;
+    let page = state
+        .store
+        .reviews(product_id(&id)?, request.page, request.page_size)
+        .await?
+        .ok_or_else(invalid_page)?;
+    let (next, previous) = PageLinks::new(&uri, &headers).neighbours(request, page.count);
+    Ok(Json(ReviewPageBody {
+        count: page.count,
+        next,
+        previous,
+        results: page.reviews,
+    }))
 }

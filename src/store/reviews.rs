@@ -1,0 +1,210 @@
+//! Reviews by customers who received the product; the product's rating
+//! summary is recomputed from the reviews after each write, so it cannot drift.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::orders::Status;
+use super::{StoreError, StoreService};
+use crate::storage::entities::{order, order_item, product, review, user};
+use crate::validation::FieldErrors;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewView {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub customer_id: Uuid,
+    pub customer_username: String,
+    pub rating: i32,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub struct ReviewPage {
+    pub count: u64,
+    pub reviews: Vec<ReviewView>,
+}
+
+#[derive(FromQueryResult)]
+struct Totals {
+    count: i64,
+    sum: Option<i64>,
+}
+
+impl StoreService {
+    /// Creates the caller's review, or edits it: `true` when created.
+    pub async fn review_product(
+        &self,
+        customer: &user::Model,
+        product_id: Uuid,
+        rating: Option<i64>,
+        text: Option<String>,
+    ) -> Result<(bool, ReviewView), StoreError> {
+        let mut errors = FieldErrors::new();
+        match rating {
+            None => errors.add("rating", crate::validation::REQUIRED),
+            Some(r) if !(1..=5).contains(&r) => errors.add("rating", "Give 1 to 5 stars."),
+            Some(_) => {}
+        }
+        let text = text.unwrap_or_default().trim().to_string();
+        errors.max_len("text", &text, 5000);
+        errors.into_result()?;
+        self.live_product(product_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if !self.received(customer.id, product_id).await? {
+            return Err(StoreError::Forbidden(
+                "Only customers who received this product can review it.",
+            ));
+        }
+        let existed = review::Entity::find()
+            .filter(review::Column::ProductId.eq(product_id))
+            .filter(review::Column::CustomerId.eq(customer.id))
+            .one(&self.db)
+            .await?
+            .is_some();
+        let now = Utc::now();
+        review::Entity::insert(review::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            product_id: Set(product_id),
+            customer_id: Set(customer.id),
+            rating: Set(rating.unwrap_or(1) as i32),
+            text: Set(text),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .on_conflict(
+            OnConflict::columns([review::Column::ProductId, review::Column::CustomerId])
+                .update_columns([
+                    review::Column::Rating,
+                    review::Column::Text,
+                    review::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(&self.db)
+        .await?;
+        self.refresh_rating(product_id).await?;
+        let row = review::Entity::find()
+            .filter(review::Column::ProductId.eq(product_id))
+            .filter(review::Column::CustomerId.eq(customer.id))
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok((!existed, view(row, &customer.username)))
+    }
+
+    /// Whether the customer has a delivered (or completed) order with the product.
+    async fn received(&self, customer_id: Uuid, product_id: Uuid) -> Result<bool, StoreError> {
+        let delivered = Query::select()
+            .column(order::Column::Id)
+            .from(order::Entity)
+            .and_where(Expr::col(order::Column::CustomerId).eq(customer_id))
+            .and_where(
+                Expr::col(order::Column::Status)
+                    .is_in([Status::Delivered.as_str(), Status::Completed.as_str()]),
+            )
+            .to_owned();
+        let count = order_item::Entity::find()
+            .filter(order_item::Column::ProductId.eq(product_id))
+            .filter(order_item::Column::OrderId.in_subquery(delivered))
+            .count(&self.db)
+            .await?;
+        Ok(count > 0)
+    }
+
+    /// Recomputes count and average from the reviews themselves.
+    async fn refresh_rating(&self, product_id: Uuid) -> Result<(), StoreError> {
+        let totals = review::Entity::find()
+            .select_only()
+            .column_as(review::Column::Id.count(), "count")
+            .column_as(
+                Expr::col(review::Column::Rating)
+                    .sum()
+                    .cast_as(sea_orm::sea_query::Alias::new("BIGINT")),
+                "sum",
+            )
+            .filter(review::Column::ProductId.eq(product_id))
+            .into_model::<Totals>()
+            .one(&self.db)
+            .await?
+            .unwrap_or(Totals {
+                count: 0,
+                sum: None,
+            });
+        let sum = totals.sum.unwrap_or(0);
+        let average_centi = if totals.count == 0 {
+            0
+        } else {
+            (sum * 100 + totals.count / 2) / totals.count
+        };
+        product::Entity::update_many()
+            .col_expr(product::Column::RatingCount, Expr::value(totals.count))
+            .col_expr(product::Column::RatingAvgCenti, Expr::value(average_centi))
+            .filter(product::Column::Id.eq(product_id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// A product's reviews, newest first; `None` past the last page.
+    pub async fn reviews(
+        &self,
+        product_id: Uuid,
+        page: u64,
+        page_size: u64,
+    ) -> Result<Option<ReviewPage>, StoreError> {
+        self.live_product(product_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let select = review::Entity::find().filter(review::Column::ProductId.eq(product_id));
+        let count = select.clone().count(&self.db).await?;
+        let offset = page.saturating_sub(1).checked_mul(page_size);
+        let Some(offset) = offset.filter(|o| *o < count || page == 1) else {
+            return Ok(None);
+        };
+        let rows = select
+            .order_by_desc(review::Column::UpdatedAt)
+            .order_by_desc(review::Column::Id)
+            .offset(offset)
+            .limit(page_size)
+            .all(&self.db)
+            .await?;
+        let authors: std::collections::HashMap<Uuid, String> = user::Entity::find()
+            .filter(user::Column::Id.is_in(rows.iter().map(|r| r.customer_id)))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.username))
+            .collect();
+        let reviews = rows
+            .into_iter()
+            .map(|r| {
+                let name = authors.get(&r.customer_id).cloned().unwrap_or_default();
+                view(r, &name)
+            })
+            .collect();
+        Ok(Some(ReviewPage { count, reviews }))
+    }
+}
+
+fn view(r: review::Model, username: &str) -> ReviewView {
+    ReviewView {
+        id: r.id,
+        product_id: r.product_id,
+        customer_id: r.customer_id,
+        customer_username: username.to_string(),
+        rating: r.rating,
+        text: r.text,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}
