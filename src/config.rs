@@ -19,6 +19,12 @@ pub struct ConfigArgs {
     /// Folder for the default SQLite database, the generated secret key and the email outbox.
     #[arg(long, env = "ATELIER_DATA_DIR", default_value = "atelier-data")]
     pub data_dir: PathBuf,
+    /// Where uploaded images are kept (default: `media` in the data folder).
+    #[arg(long, env = "ATELIER_MEDIA_DIR")]
+    pub media_dir: Option<PathBuf>,
+    /// Largest accepted image upload, in bytes.
+    #[arg(long, env = "ATELIER_MAX_UPLOAD_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_upload_bytes: usize,
     /// `smtp://host:port`, `smtps://user:pass@host:465` or `smtp://...?tls=starttls`; unset: log/outbox mailer.
     #[arg(long, env = "SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
@@ -75,6 +81,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub database_url: String,
     pub data_dir: PathBuf,
+    pub media_dir: PathBuf,
+    pub max_upload_bytes: usize,
     pub smtp_url: Option<String>,
     pub email_from: String,
     pub secret_key: Option<String>,
@@ -142,6 +150,10 @@ impl ConfigArgs {
         Ok(Settings {
             listen: self.listen,
             database_url,
+            media_dir: self
+                .media_dir
+                .unwrap_or_else(|| self.data_dir.join("media")),
+            max_upload_bytes: self.max_upload_bytes,
             data_dir: self.data_dir,
             smtp_url: self.smtp_url.filter(|u| !u.trim().is_empty()),
             email_from: self.email_from,

@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::AuthError;
+use crate::media::MediaError;
 use crate::storage::StorageError;
 use crate::store::StoreError;
 use crate::throttle::RetryAfter;
@@ -143,6 +144,18 @@ impl From<StorageError> for ApiError {
                 ApiError::Unavailable
             }
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<MediaError> for ApiError {
+    fn from(err: MediaError) -> Self {
+        match err {
+            MediaError::Invalid(errors) => ApiError::Validation(errors),
+            MediaError::TooLarge(_) => crate::http::extract::payload_too_large(),
+            MediaError::NotFound => ApiError::not_found(),
+            MediaError::Io(e) => ApiError::Internal(format!("media storage: {e}")),
+            MediaError::Storage(e) => e.into(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod mail;
+pub mod media;
 pub mod openapi;
 pub mod startup;
 pub mod state;

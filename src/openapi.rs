@@ -20,6 +20,7 @@ Errors: validation errors are `{\"field\": [\"message\"]}`; all others `{\"detai
     tags(
         (name = "auth", description = "Accounts, sessions and users"),
         (name = "shop", description = "Categories, products, the catalog and favourites"),
+        (name = "media", description = "Image uploads"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -46,6 +47,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(health::metrics))
         .merge(crate::auth::http::routes())
         .merge(crate::store::http::routes())
+        .merge(crate::media::http::routes())
 }
 
 pub fn spec() -> utoipa::openapi::OpenApi {

@@ -24,6 +24,7 @@ use crate::config::{Settings, mask_url};
 use crate::http::middleware;
 use crate::idempotency::IdempotencyStore;
 use crate::mail::Mailer;
+use crate::media::MediaService;
 use crate::state::AppState;
 use crate::store::StoreService;
 
@@ -68,6 +69,11 @@ impl Application {
             auth: auth.clone(),
             store: Arc::new(StoreService::new(db.clone())),
             idempotency: IdempotencyStore::new(db.clone()),
+            media: Arc::new(MediaService::new(
+                db.clone(),
+                settings.media_dir.clone(),
+                settings.max_upload_bytes,
+            )),
             metrics: metrics_handle(),
         };
         let router = router(state, &settings);

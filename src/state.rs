@@ -5,6 +5,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::AuthService;
 use crate::idempotency::IdempotencyStore;
+use crate::media::MediaService;
 use crate::store::StoreService;
 
 /// Shared by every handler; cheap to clone.
@@ -14,5 +15,6 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     pub store: Arc<StoreService>,
     pub idempotency: IdempotencyStore,
+    pub media: Arc<MediaService>,
     pub metrics: PrometheusHandle,
 }

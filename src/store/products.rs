@@ -12,13 +12,14 @@ use uuid::Uuid;
 
 use super::views::{self, ProductDetail};
 use super::{CURRENCY, KINDS, StoreError, StoreService};
-use crate::storage::entities::{category, product, product_variant, user};
+use crate::storage::entities::{category, media, product, product_image, product_variant, user};
 use crate::validation::FieldErrors;
 
 const MAX_PRICE: i64 = 1_000_000_000_000;
 const MAX_STOCK: i64 = 1_000_000;
 const MAX_VARIANTS: usize = 100;
 const MAX_COLORS: usize = 20;
+const MAX_IMAGES: usize = 10;
 
 /// A product as a tailor sends it. On update every field is optional.
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
@@ -47,6 +48,9 @@ pub struct ProductInput {
     /// On create: at least one. On update: items with an `id` change that
     /// variant, items without one are added.
     pub variants: Option<Vec<VariantInput>>,
+    /// Ids of images you uploaded (`/media/api/upload/`), in display order;
+    /// on update the list replaces the old one.
+    pub image_ids: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
@@ -67,6 +71,7 @@ pub struct VariantInput {
 /// The columns that a valid input sets.
 struct Checked {
     category_id: Option<Option<Uuid>>,
+    images: Option<Vec<Uuid>>,
     colors: Option<String>,
     variants: Vec<(Option<Uuid>, VariantInput)>,
 }
@@ -92,7 +97,7 @@ impl StoreService {
                 "Add at least one variant (size and/or colour with its stock).",
             );
         }
-        let checked = self.check(&input, &mut errors).await?;
+        let checked = self.check(tailor, &input, &mut errors).await?;
         errors.into_result()?;
 
         let now = Utc::now();
@@ -124,6 +129,9 @@ impl StoreService {
         for (_, variant) in checked.variants {
             new_variant(product.id, variant).insert(&txn).await?;
         }
+        if let Some(images) = &checked.images {
+            set_images(&txn, product.id, images).await?;
+        }
         txn.commit().await?;
         tracing::info!(product_id = %product.id, tailor_id = %tailor.id, "product created");
         self.product_detail(product.id, Some(tailor)).await
@@ -142,7 +150,7 @@ impl StoreService {
                 errors.required(field, value);
             }
         }
-        let checked = self.check(&input, &mut errors).await?;
+        let checked = self.check(tailor, &input, &mut errors).await?;
         let existing = self.variants_of(&[id]).await?;
         for (variant_id, _) in &checked.variants {
             if variant_id.is_some_and(|v| !existing.iter().any(|e| e.id == v)) {
@@ -183,6 +191,9 @@ impl StoreService {
         row.updated_at = Set(Utc::now());
         let txn = self.db.begin().await?;
         row.update(&txn).await?;
+        if let Some(images) = &checked.images {
+            set_images(&txn, id, images).await?;
+        }
         for (variant_id, variant) in checked.variants {
             match variant_id.and_then(|v| existing.iter().find(|e| e.id == v)) {
                 Some(current) => {
@@ -272,12 +283,65 @@ impl StoreService {
             Some(c) => category::Entity::find_by_id(c).one(&self.db).await?,
             None => None,
         };
-        Ok(views::detail(&product, &variants, category.as_ref()))
+        let images = self.image_urls(id).await?;
+        Ok(views::detail(
+            &product,
+            &variants,
+            category.as_ref(),
+            images,
+        ))
     }
 
     /// Field checks shared by create and update; also resolves the category.
+    async fn image_urls(&self, product_id: Uuid) -> Result<Vec<String>, StoreError> {
+        let order = product_image::Entity::find()
+            .filter(product_image::Column::ProductId.eq(product_id))
+            .order_by_asc(product_image::Column::Position)
+            .all(&self.db)
+            .await?;
+        let names: std::collections::HashMap<Uuid, String> = media::Entity::find()
+            .filter(media::Column::Id.is_in(order.iter().map(|i| i.media_id)))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m.name))
+            .collect();
+        Ok(order
+            .iter()
+            .filter_map(|i| names.get(&i.media_id))
+            .map(|name| crate::media::url_of(name))
+            .collect())
+    }
+
+    /// Image ids must be uploads of the tailor's own.
+    async fn check_images(
+        &self,
+        tailor: &user::Model,
+        raw: &[String],
+        errors: &mut FieldErrors,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        if raw.len() > MAX_IMAGES {
+            errors.add("image_ids", format!("At most {MAX_IMAGES} images."));
+        }
+        let ids: Vec<Uuid> = raw.iter().filter_map(|r| Uuid::parse_str(r).ok()).collect();
+        let owned = media::Entity::find()
+            .filter(media::Column::Id.is_in(ids.iter().copied()))
+            .filter(media::Column::OwnerId.eq(tailor.id))
+            .all(&self.db)
+            .await?;
+        let unique: std::collections::HashSet<&Uuid> = ids.iter().collect();
+        if ids.len() != raw.len() || owned.len() != unique.len() || unique.len() != ids.len() {
+            errors.add(
+                "image_ids",
+                "Use the ids of images you uploaded, each once.",
+            );
+        }
+        Ok(ids)
+    }
+
     async fn check(
         &self,
+        tailor: &user::Model,
         input: &ProductInput,
         errors: &mut FieldErrors,
     ) -> Result<Checked, StoreError> {
@@ -346,8 +410,13 @@ impl StoreService {
             },
         };
         let variants = check_variants(input.variants.as_deref().unwrap_or_default(), errors);
+        let images = match &input.image_ids {
+            Some(raw) => Some(self.check_images(tailor, raw, errors).await?),
+            None => None,
+        };
         Ok(Checked {
             category_id,
+            images,
             colors,
             variants: variants
                 .into_iter()
@@ -409,6 +478,27 @@ fn check_variants(variants: &[VariantInput], errors: &mut FieldErrors) -> Vec<Op
             id.and_then(Result::ok)
         })
         .collect()
+}
+
+async fn set_images(
+    conn: &impl sea_orm::ConnectionTrait,
+    product_id: Uuid,
+    images: &[Uuid],
+) -> Result<(), StoreError> {
+    product_image::Entity::delete_many()
+        .filter(product_image::Column::ProductId.eq(product_id))
+        .exec(conn)
+        .await?;
+    for (position, media_id) in images.iter().enumerate() {
+        product_image::ActiveModel {
+            product_id: Set(product_id),
+            position: Set(position as i32),
+            media_id: Set(*media_id),
+        }
+        .insert(conn)
+        .await?;
+    }
+    Ok(())
 }
 
 fn new_variant(product_id: Uuid, v: VariantInput) -> product_variant::ActiveModel {

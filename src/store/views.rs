@@ -79,7 +79,7 @@ pub struct ProductDetail {
     pub description: String,
     pub category: Option<CategoryView>,
     pub variants: Vec<VariantView>,
-    /// Image URLs in order (media upload is still to come).
+    /// Image URLs in display order.
     pub images: Vec<String>,
     pub updated_at: DateTime<Utc>,
 }
@@ -117,6 +117,7 @@ pub fn detail(
     p: &product::Model,
     variants: &[product_variant::Model],
     category: Option<&category::Model>,
+    images: Vec<String>,
 ) -> ProductDetail {
     ProductDetail {
         summary: summary(p, variants),
@@ -133,7 +134,7 @@ pub fn detail(
                 price: p.effective_price_kobo + v.price_delta_kobo,
             })
             .collect(),
-        images: Vec::new(),
+        images,
         updated_at: p.updated_at,
     }
 }

@@ -143,6 +143,8 @@ pub fn test_settings(database_url: &str, data_dir: PathBuf, smtp_url: String) ->
     Settings {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: database_url.to_string(),
+        media_dir: data_dir.join("media"),
+        max_upload_bytes: 64 * 1024,
         data_dir,
         smtp_url: Some(smtp_url),
         email_from: "Atelier <no-reply@atelier.test>".into(),

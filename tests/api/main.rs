@@ -8,6 +8,7 @@ mod concurrency;
 mod errors;
 mod housekeeping;
 mod login;
+mod media;
 mod operations;
 mod orders;
 mod password;

@@ -41,6 +41,8 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/shop/api/orders/received", &["get"]),
     ("/shop/api/orders/{id}", &["get"]),
     ("/shop/api/orders/{id}/status", &["patch"]),
+    ("/media/api/upload", &["post"]),
+    ("/media/{name}", &["get"]),
     ("/health", &["get"]),
     ("/health/ready", &["get"]),
     ("/metrics", &["get"]),

@@ -8,6 +8,7 @@ mod m0001_auth;
 mod m0002_catalog;
 mod m0003_orders;
 mod m0004_reviews;
+mod m0005_media;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_catalog::Migration),
             Box::new(m0003_orders::Migration),
             Box::new(m0004_reviews::Migration),
+            Box::new(m0005_media::Migration),
         ]
     }
 }
