@@ -16,6 +16,9 @@ pub struct Api {
     pub refresh: String,
     pub me: String,
     pub list: String,
+    pub upload: String,
+    /// The catalog without a query string.
+    pub catalog: String,
 }
 
 impl Api {
@@ -29,6 +32,8 @@ impl Api {
             refresh: at("/auth/api/login/token/refresh"),
             me: at("/auth/api/users/me"),
             list: at("/auth/api/users/list?page=1&page_size=20"),
+            upload: at("/shop/api/product/upload"),
+            catalog: at("/shop/api/product/list"),
         }
     }
 
@@ -89,6 +94,23 @@ pub async fn exchange(request: RequestBuilder) -> Result<Response, Failure> {
     }
     let body = response.text().await.unwrap_or_default();
     Err(Failure::Status(format!("{status} {}", snippet(&body))))
+}
+
+/// A measured request: sent, and its body read so the connection can be reused.
+pub async fn fetch(request: RequestBuilder) -> Result<(), Failure> {
+    exchange(request).await?.bytes().await.map_err(transport)?;
+    Ok(())
+}
+
+/// A setup request that must answer `expected`; returns the body.
+pub async fn expect_status(request: RequestBuilder, expected: StatusCode) -> Result<String> {
+    let response = request.send().await?;
+    let status = response.status();
+    let text = response.text().await?;
+    if status != expected {
+        bail!("expected {expected}, got {status}: {}", snippet(&text));
+    }
+    Ok(text)
 }
 
 /// The start of a response body, enough to see what went wrong.

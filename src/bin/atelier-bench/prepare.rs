@@ -6,13 +6,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use reqwest::{Client, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::api::{Api, TokenPair, snippet};
+use crate::api::{Api, TokenPair, expect_status};
 use crate::outbox::wait_for_codes;
 use crate::{PASSWORD, SETUP_CONCURRENCY};
 
@@ -24,14 +24,17 @@ pub struct Session {
     pub access: String,
 }
 
+/// Registers `count` users with `role` (`customer` or `tailor`), verifies and
+/// logs them in.
 pub async fn prepare_users(
     client: &Client,
     api: &Arc<Api>,
     outbox: &Path,
     count: usize,
+    role: &'static str,
 ) -> Result<Vec<Session>> {
     let started = Instant::now();
-    eprintln!("preparing {count} users");
+    eprintln!("preparing {count} users ({role})");
     // A per-run tag keeps emails and usernames unique across runs against one database.
     let run = uuid::Uuid::new_v4().simple().to_string();
     let run = &run[..12];
@@ -42,7 +45,7 @@ pub async fn prepare_users(
     bounded(emails.iter().enumerate().map(|(i, email)| {
         let (client, api, email) = (client.clone(), api.clone(), email.clone());
         let username = format!("bench_{run}_{i}");
-        async move { register(&client, &api, &email, &username).await }
+        async move { register(&client, &api, &email, &username, role).await }
     }))
     .await?;
 
@@ -71,47 +74,36 @@ pub async fn prepare_users(
     Ok(sessions)
 }
 
-async fn register(client: &Client, api: &Api, email: &str, username: &str) -> Result<()> {
-    let body = json!({ "email": email, "username": username, "password": PASSWORD });
-    post_expect(client, &api.register, &body, StatusCode::CREATED)
+async fn register(
+    client: &Client,
+    api: &Api,
+    email: &str,
+    username: &str,
+    role: &str,
+) -> Result<()> {
+    let body = json!({ "email": email, "username": username, "password": PASSWORD, "role": role });
+    expect_status(client.post(&api.register).json(&body), StatusCode::CREATED)
         .await
         .with_context(|| format!("registering {email}"))?;
     Ok(())
 }
 
 async fn verify(client: &Client, api: &Api, email: &str, code: &str) -> Result<()> {
-    post_expect(
-        client,
-        &api.verify(code),
-        &json!({ "email": email }),
-        StatusCode::OK,
-    )
-    .await
-    .with_context(|| format!("verifying {email}"))?;
+    let request = client
+        .post(api.verify(code))
+        .json(&json!({ "email": email }));
+    expect_status(request, StatusCode::OK)
+        .await
+        .with_context(|| format!("verifying {email}"))?;
     Ok(())
 }
 
 async fn login(client: &Client, api: &Api, email: &str) -> Result<TokenPair> {
     let body = json!({ "email": email, "password": PASSWORD });
-    let text = post_expect(client, &api.login, &body, StatusCode::OK)
+    let text = expect_status(client.post(&api.login).json(&body), StatusCode::OK)
         .await
         .with_context(|| format!("logging in {email}"))?;
     serde_json::from_str(&text).with_context(|| format!("login of {email} answered {text}"))
-}
-
-async fn post_expect(
-    client: &Client,
-    url: &str,
-    body: &Value,
-    expected: StatusCode,
-) -> Result<String> {
-    let response = client.post(url).json(body).send().await?;
-    let status = response.status();
-    let text = response.text().await?;
-    if status != expected {
-        bail!("expected {expected}, got {status}: {}", snippet(&text));
-    }
-    Ok(text)
 }
 
 /// Runs the tasks at most `SETUP_CONCURRENCY` at a time; results keep the

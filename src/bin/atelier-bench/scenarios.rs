@@ -1,18 +1,18 @@
-//! Running a scenario: one worker per connection, each looping over one
-//! endpoint until the deadline.
+//! The auth scenarios: each worker loops over one endpoint as one of the
+//! prepared users.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use reqwest::{Client, RequestBuilder};
 use serde_json::{Value, json};
-use tokio::task::JoinSet;
 
-use crate::api::{Api, Failure, TokenPair, exchange, transport};
+use crate::PASSWORD;
+use crate::api::{Api, Failure, TokenPair, exchange, fetch, transport};
+use crate::load::{LoadWorker, measure};
 use crate::prepare::{Session, bounded};
-use crate::stats::{Report, WorkerStats};
-use crate::{PASSWORD, WARM_UP};
+use crate::stats::Report;
 
 /// Pause after a failed re-login so a broken server is not hammered in a tight loop.
 const RETRY_PAUSE: Duration = Duration::from_millis(50);
@@ -45,22 +45,12 @@ pub async fn run_scenario(
     duration: Duration,
 ) -> Result<Report> {
     let mut workers: Vec<Worker> = (0..connections)
-        .map(|i| Worker::new(client, api, &sessions[i % sessions.len()]))
+        .map(|i| Worker::new(client, api, &sessions[i % sessions.len()], scenario))
         .collect();
     if scenario == Scenario::Refresh {
         workers = start_login_families(workers).await?;
     }
-    let warm_up_end = Instant::now() + WARM_UP;
-    let end = warm_up_end + duration;
-    let mut set = JoinSet::new();
-    for worker in workers {
-        set.spawn(worker.run(scenario, warm_up_end, end));
-    }
-    let mut stats = Vec::with_capacity(connections);
-    while let Some(joined) = set.join_next().await {
-        stats.push(joined.context("a worker panicked")?);
-    }
-    Ok(Report::new(scenario, connections, warm_up_end, stats))
+    measure(scenario.name(), workers, duration).await
 }
 
 /// Refresh tokens are single-use and reuse revokes the whole login, so every
@@ -77,6 +67,7 @@ async fn start_login_families(workers: Vec<Worker>) -> Result<Vec<Worker>> {
 }
 
 struct Worker {
+    scenario: Scenario,
     client: Client,
     api: Arc<Api>,
     access: String,
@@ -86,8 +77,9 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(client: &Client, api: &Arc<Api>, session: &Session) -> Self {
+    fn new(client: &Client, api: &Arc<Api>, session: &Session, scenario: Scenario) -> Self {
         Worker {
+            scenario,
             client: client.clone(),
             api: api.clone(),
             access: session.access.clone(),
@@ -96,49 +88,17 @@ impl Worker {
         }
     }
 
-    /// Loops until `end`; only requests started after `warm_up_end` count.
-    /// The request in flight at `end` is awaited and counted.
-    async fn run(mut self, scenario: Scenario, warm_up_end: Instant, end: Instant) -> WorkerStats {
-        let mut stats = WorkerStats::default();
-        loop {
-            let started = Instant::now();
-            if started >= end {
-                break;
-            }
-            if scenario == Scenario::Refresh && self.refresh.is_none() {
-                // A failed refresh leaves no usable token (it was consumed or
-                // its login revoked), so start a new login, untimed.
-                if self.relogin().await.is_err() {
-                    tokio::time::sleep(RETRY_PAUSE).await;
-                }
-                continue;
-            }
-            let result = self.request(scenario).await;
-            if started >= warm_up_end {
-                stats.record(started.elapsed(), result);
-            }
-        }
-        stats.finished = Some(Instant::now());
-        stats
-    }
-
-    async fn request(&mut self, scenario: Scenario) -> Result<(), Failure> {
-        match scenario {
+    async fn request(&mut self) -> Result<(), Failure> {
+        match self.scenario {
             Scenario::Me => self.get_authorized(&self.api.me).await,
             Scenario::List => self.get_authorized(&self.api.list).await,
-            Scenario::Login => {
-                let response = exchange(self.login_request()).await?;
-                response.bytes().await.map_err(transport)?;
-                Ok(())
-            }
+            Scenario::Login => fetch(self.login_request()).await,
             Scenario::Refresh => self.refresh().await,
         }
     }
 
     async fn get_authorized(&self, url: &str) -> Result<(), Failure> {
-        let response = exchange(self.client.get(url).bearer_auth(&self.access)).await?;
-        response.bytes().await.map_err(transport)?;
-        Ok(())
+        fetch(self.client.get(url).bearer_auth(&self.access)).await
     }
 
     fn login_request(&self) -> RequestBuilder {
@@ -167,5 +127,19 @@ impl Worker {
         self.access = pair.access;
         self.refresh = Some(pair.refresh);
         Ok(())
+    }
+}
+
+impl LoadWorker for Worker {
+    async fn step(&mut self) -> Option<Result<(), Failure>> {
+        if self.scenario == Scenario::Refresh && self.refresh.is_none() {
+            // A failed refresh leaves no usable token (it was consumed or
+            // its login revoked), so start a new login, untimed.
+            if self.relogin().await.is_err() {
+                tokio::time::sleep(RETRY_PAUSE).await;
+            }
+            return None;
+        }
+        Some(self.request().await)
     }
 }

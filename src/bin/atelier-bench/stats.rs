@@ -3,7 +3,6 @@
 use std::time::{Duration, Instant};
 
 use crate::api::Failure;
-use crate::scenarios::Scenario;
 
 #[derive(Default)]
 pub struct WorkerStats {
@@ -32,19 +31,19 @@ impl WorkerStats {
 }
 
 pub struct Report {
-    scenario: Scenario,
+    name: &'static str,
     connections: usize,
     errors: u64,
     non_2xx: u64,
     /// From the end of the warm-up until the last worker finished.
     elapsed: Duration,
     sorted: Vec<Duration>,
-    pub first_failure: Option<String>,
+    first_failure: Option<String>,
 }
 
 impl Report {
     pub fn new(
-        scenario: Scenario,
+        name: &'static str,
         connections: usize,
         warm_up_end: Instant,
         stats: Vec<WorkerStats>,
@@ -57,7 +56,7 @@ impl Report {
         let mut sorted: Vec<Duration> = stats.into_iter().flat_map(|s| s.latencies).collect();
         sorted.sort_unstable();
         Report {
-            scenario,
+            name,
             connections,
             errors,
             non_2xx,
@@ -75,7 +74,15 @@ impl Report {
             .copied()
     }
 
-    pub fn line(&self) -> String {
+    /// The report line, and the first failure if there was one.
+    pub fn print(&self) {
+        println!("{}", self.line());
+        if let Some(failure) = &self.first_failure {
+            println!("{:<9} first failure: {failure}", "");
+        }
+    }
+
+    fn line(&self) -> String {
         let seconds = self.elapsed.as_secs_f64();
         let rps = if seconds > 0.0 {
             self.sorted.len() as f64 / seconds
@@ -88,7 +95,7 @@ impl Report {
         };
         format!(
             "{:<9} connections={} requests={} errors={} non_2xx={} rps={rps:.1} p50={} p90={} p99={} max={}",
-            self.scenario.name(),
+            self.name,
             self.connections,
             self.sorted.len(),
             self.errors,

@@ -1,0 +1,169 @@
+//! `atelier-bench shop`: prepares tailors, uploads a catalog through the
+//! API, then measures the catalog listing without and with filters.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use reqwest::{Client, StatusCode};
+use serde::Deserialize;
+
+use crate::api::{Api, Failure, expect_status, fetch};
+use crate::catalog::{self, FILTERS};
+use crate::load::{LoadArgs, LoadWorker, measure};
+use crate::prepare::{Session, bounded, prepare_users};
+use crate::target::{TargetArgs, http_client, on_target};
+use crate::target_help;
+
+pub const LONG_ABOUT: &str = concat!(
+    "Benchmark the shop catalog: product/list unfiltered (`list`) and with a
+rotating mix of filters, orderings, searches and pairs of them (`filtered`).
+
+Tailors are prepared like the auth bench's users, then upload the catalog
+through the API (16 uploads in flight). Product i is derived from i alone:
+kinds, materials, colours, sizes, stock and prices vary so that each filter
+selects a realistic share of the catalog; the share of each filter is printed
+before the measurement. With --url the catalog adds to what the server has.",
+    target_help!()
+);
+
+/// The first page, as a shopper opens the catalog.
+const FIRST_PAGE: &str = "page=1&page_size=20";
+/// The server's limit on variants per product.
+const MAX_VARIANTS: u32 = 100;
+
+#[derive(Args)]
+pub struct ShopArgs {
+    /// Products uploaded before the scenarios.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    products: u32,
+    /// Variants (size and colour with stock) per product.
+    #[arg(long, default_value_t = 5,
+        value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_VARIANTS)))]
+    variants_per_product: u32,
+    /// Tailors registered to own the products; product i belongs to tailor i % tailors.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    tailors: u32,
+    #[command(flatten)]
+    load: LoadArgs,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+pub async fn bench_shop(args: ShopArgs) -> Result<()> {
+    let client = http_client(args.load.connections as usize)?;
+    on_target(
+        &client,
+        &args.target,
+        async |api: &Arc<Api>, outbox: &Path| run_shop(&client, api, outbox, &args).await,
+    )
+    .await
+}
+
+/// Prepares tailors and catalog, then runs and prints both scenarios.
+async fn run_shop(client: &Client, api: &Arc<Api>, outbox: &Path, args: &ShopArgs) -> Result<()> {
+    let tailors = prepare_users(client, api, outbox, args.tailors as usize, "tailor").await?;
+    seed(client, api, &tailors, args).await?;
+    let list = vec![format!("{}?{FIRST_PAGE}", api.catalog)];
+    let filtered: Vec<String> = FILTERS
+        .iter()
+        .map(|filter| format!("{}?{FIRST_PAGE}&{filter}", api.catalog))
+        .collect();
+    print_shares(client, &list[0], &filtered).await?;
+
+    args.load.print_target(
+        api,
+        &format!(
+            "products={} variants={} tailors={}",
+            args.products,
+            u64::from(args.products) * u64::from(args.variants_per_product),
+            args.tailors
+        ),
+    );
+    for (name, urls) in [("list", list), ("filtered", filtered)] {
+        let urls = Arc::new(urls);
+        let workers = (0..args.load.connections as usize)
+            .map(|i| CatalogWorker {
+                client: client.clone(),
+                urls: urls.clone(),
+                // Workers start at different filters, so they do not move in step.
+                next: i,
+            })
+            .collect();
+        measure(name, workers, args.load.duration()).await?.print();
+    }
+    Ok(())
+}
+
+/// Uploads the catalog, at most `SETUP_CONCURRENCY` uploads at a time.
+async fn seed(client: &Client, api: &Arc<Api>, tailors: &[Session], args: &ShopArgs) -> Result<()> {
+    let products = args.products as usize;
+    let variants = args.variants_per_product as usize;
+    eprintln!("seeding {products} products with {variants} variants each");
+    let started = Instant::now();
+    bounded((0..products).map(|i| {
+        let (client, api) = (client.clone(), api.clone());
+        let access = tailors[i % tailors.len()].access.clone();
+        async move {
+            let request = client
+                .post(&api.upload)
+                .bearer_auth(access)
+                .json(&catalog::product(i, variants));
+            expect_status(request, StatusCode::CREATED)
+                .await
+                .with_context(|| format!("uploading product {i}"))?;
+            Ok(())
+        }
+    }))
+    .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "seeded    products={products} variants={} in {seconds:.1}s ({:.0} products/s)",
+        products * variants,
+        products as f64 / seconds
+    );
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct PageCount {
+    count: u64,
+}
+
+async fn count(client: &Client, url: &str) -> Result<u64> {
+    let text = expect_status(client.get(url), StatusCode::OK)
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    let page: PageCount =
+        serde_json::from_str(&text).with_context(|| format!("GET {url} answered {text}"))?;
+    Ok(page.count)
+}
+
+/// Checks every query once, untimed, and prints the share of the catalog it selects.
+async fn print_shares(client: &Client, list: &str, filtered: &[String]) -> Result<()> {
+    let total = count(client, list).await?;
+    println!("catalog   count={total}; the filtered mix selects:");
+    for (filter, url) in FILTERS.iter().zip(filtered) {
+        let selected = count(client, url).await?;
+        let share = 100.0 * selected as f64 / total.max(1) as f64;
+        println!("{:<9} {filter:<38} {selected:>6} ({share:.1}%)", "");
+    }
+    Ok(())
+}
+
+/// Walks through its URLs, one GET per step.
+struct CatalogWorker {
+    client: Client,
+    urls: Arc<Vec<String>>,
+    next: usize,
+}
+
+impl LoadWorker for CatalogWorker {
+    async fn step(&mut self) -> Option<Result<(), Failure>> {
+        let url = &self.urls[self.next % self.urls.len()];
+        self.next = self.next.wrapping_add(1);
+        Some(fetch(self.client.get(url)).await)
+    }
+}
