@@ -2,10 +2,7 @@
 //! a tailor's own store.
 
 use sea_orm::sea_query::{Expr, Func, LikeExpr, Query};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use uuid::Uuid;
 
 use super::views::{self, ProductSummary};
@@ -95,7 +92,7 @@ impl StoreService {
         page: u64,
         page_size: u64,
     ) -> Result<Option<ProductPage>, StoreError> {
-        let count = select.clone().count(&self.db).await?;
+        let count = self.count_cached(&select).await?;
         let offset = page.saturating_sub(1).checked_mul(page_size);
         let Some(offset) = offset.filter(|o| *o < count || page == 1) else {
             return Ok(None);
@@ -143,12 +140,17 @@ fn lower(col: product::Column) -> sea_orm::sea_query::SimpleExpr {
     Expr::expr(Func::lower(Expr::col((product::Entity, col)))).into()
 }
 
-/// Products having a variant that matches `condition`.
+/// Products having a variant that matches `condition`: a correlated EXISTS,
+/// answered per product from the (product_id, ...) variant indexes.
 fn with_variant(condition: Condition) -> sea_orm::sea_query::SimpleExpr {
-    Expr::col((product::Entity, product::Column::Id)).in_subquery(
+    Expr::exists(
         Query::select()
-            .column(product_variant::Column::ProductId)
+            .expr(Expr::val(1))
             .from(product_variant::Entity)
+            .and_where(
+                Expr::col((product_variant::Entity, product_variant::Column::ProductId))
+                    .equals((product::Entity, product::Column::Id)),
+            )
             .cond_where(condition)
             .to_owned(),
     )
@@ -206,8 +208,8 @@ fn filtered(q: &CatalogQuery) -> Result<(Select<product::Entity>, Ordering), Sto
         );
     }
     if let Some(size) = given(&q.size) {
-        let size_matches = Expr::expr(Func::lower(Expr::col(product_variant::Column::Size)))
-            .eq(size.to_lowercase());
+        // Sizes are stored upper-case, so this equality can use the index.
+        let size_matches = Expr::col(product_variant::Column::Size).eq(size.to_uppercase());
         select = select.filter(with_variant(Condition::all().add(size_matches)));
     }
     if let Some(material) = given(&q.material) {

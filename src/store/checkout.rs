@@ -158,6 +158,7 @@ impl StoreService {
             views.push(self.order_view(&txn, row).await?);
         }
         txn.commit().await?;
+        self.catalog_changed();
         tracing::info!(customer_id = %customer.id, orders = views.len(), "checkout");
         Ok(views)
     }

@@ -25,17 +25,83 @@ pub use products::{ProductInput, VariantInput};
 pub use reviews::{ReviewPage, ReviewView};
 pub use views::{CategoryView, ProductDetail, ProductSummary, RatingSummary, VariantView};
 
-use sea_orm::DatabaseConnection;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::time::{Duration, Instant};
+
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryTrait, Select,
+};
 
 pub const KINDS: [&str; 3] = ["ready_made", "fabric", "accessory"];
 pub const CURRENCY: &str = "NGN";
 
 pub struct StoreService {
     db: DatabaseConnection,
+    /// Bumped by every write that can change which products a filter
+    /// matches; cached counts from an older version are not used.
+    catalog_version: AtomicU64,
+    /// Catalog counts by query: counting thousands of rows on every page
+    /// request was most of the list's cost (see the shop benchmark).
+    counts: Mutex<HashMap<String, CachedCount>>,
 }
+
+struct CachedCount {
+    version: u64,
+    at: Instant,
+    count: u64,
+}
+
+/// Writes made by another instance show in counts after at most this long.
+const COUNT_TTL: Duration = Duration::from_secs(2);
+const MAX_CACHED_COUNTS: usize = 10_000;
 
 impl StoreService {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            catalog_version: AtomicU64::new(0),
+            counts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn catalog_changed(&self) {
+        self.catalog_version.fetch_add(1, AtomicOrdering::SeqCst);
+    }
+
+    /// `select.count()`, reused while the catalog has not changed here and
+    /// for at most `COUNT_TTL`.
+    async fn count_cached<E>(&self, select: &Select<E>) -> Result<u64, StoreError>
+    where
+        E: EntityTrait,
+        E::Model: Sync,
+    {
+        let key = select.build(self.db.get_database_backend()).to_string();
+        let version = self.catalog_version.load(AtomicOrdering::SeqCst);
+        let cached = self.counts.lock().ok().and_then(|counts| {
+            counts
+                .get(&key)
+                .filter(|c| c.version == version && c.at.elapsed() < COUNT_TTL)
+                .map(|c| c.count)
+        });
+        if let Some(count) = cached {
+            return Ok(count);
+        }
+        let count = select.clone().count(&self.db).await?;
+        if let Ok(mut counts) = self.counts.lock() {
+            if counts.len() >= MAX_CACHED_COUNTS {
+                counts.clear();
+            }
+            counts.insert(
+                key,
+                CachedCount {
+                    version,
+                    at: Instant::now(),
+                    count,
+                },
+            );
+        }
+        Ok(count)
     }
 }

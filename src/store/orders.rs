@@ -256,6 +256,9 @@ impl StoreService {
             ));
         }
         txn.commit().await?;
+        if target == Status::Cancelled {
+            self.catalog_changed();
+        }
         let row = order::Entity::find_by_id(id)
             .one(&self.db)
             .await?

@@ -133,6 +133,7 @@ impl StoreService {
             set_images(&txn, product.id, images).await?;
         }
         txn.commit().await?;
+        self.catalog_changed();
         tracing::info!(product_id = %product.id, tailor_id = %tailor.id, "product created");
         self.product_detail(product.id, Some(tailor)).await
     }
@@ -199,7 +200,7 @@ impl StoreService {
                 Some(current) => {
                     let mut changed = current.clone().into_active_model();
                     if let Some(size) = variant.size {
-                        changed.size = Set(size.trim().to_string());
+                        changed.size = Set(size.trim().to_uppercase());
                     }
                     if let Some(color) = variant.color {
                         changed.color = Set(color.trim().to_lowercase());
@@ -218,6 +219,7 @@ impl StoreService {
             }
         }
         txn.commit().await?;
+        self.catalog_changed();
         self.product_detail(id, Some(tailor)).await
     }
 
@@ -227,6 +229,7 @@ impl StoreService {
         let mut row = product.into_active_model();
         row.deleted_at = Set(Some(Utc::now()));
         row.update(&self.db).await?;
+        self.catalog_changed();
         tracing::info!(product_id = %id, "product deleted");
         Ok(())
     }
@@ -505,7 +508,7 @@ fn new_variant(product_id: Uuid, v: VariantInput) -> product_variant::ActiveMode
     product_variant::ActiveModel {
         id: Set(Uuid::now_v7()),
         product_id: Set(product_id),
-        size: Set(v.size.unwrap_or_default().trim().to_string()),
+        size: Set(v.size.unwrap_or_default().trim().to_uppercase()),
         color: Set(v.color.unwrap_or_default().trim().to_lowercase()),
         stock: Set(v.stock.unwrap_or(0)),
         price_delta_kobo: Set(v.price_delta.unwrap_or(0)),

@@ -9,6 +9,7 @@ mod m0002_catalog;
 mod m0003_orders;
 mod m0004_reviews;
 mod m0005_media;
+mod m0006_catalog_indexes;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_orders::Migration),
             Box::new(m0004_reviews::Migration),
             Box::new(m0005_media::Migration),
+            Box::new(m0006_catalog_indexes::Migration),
         ]
     }
 }
