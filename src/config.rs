@@ -71,6 +71,18 @@ pub struct ConfigArgs {
     /// How long a request waits for a database connection before it gets a 503.
     #[arg(long, env = "ATELIER_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 3)]
     pub db_acquire_timeout_secs: u64,
+    /// Paystack secret key; without it only pay-on-delivery is offered.
+    #[arg(long, env = "PAYSTACK_SECRET_KEY", hide_env_values = true)]
+    pub paystack_secret_key: Option<String>,
+    #[arg(
+        long,
+        env = "PAYSTACK_BASE_URL",
+        default_value = "https://api.paystack.co"
+    )]
+    pub paystack_base_url: String,
+    /// Orders still unpaid after this long are cancelled and their stock returned.
+    #[arg(long, env = "ATELIER_UNPAID_ORDER_TTL_SECS", default_value_t = 1800)]
+    pub unpaid_order_ttl_secs: u64,
     /// `text` or `json`.
     #[arg(long, env = "ATELIER_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -91,6 +103,25 @@ pub struct Settings {
     pub db_max_connections: u32,
     pub db_acquire_timeout: Duration,
     pub auth: AuthSettings,
+    pub payments: PaymentSettings,
+}
+
+#[derive(Clone)]
+pub struct PaymentSettings {
+    pub paystack_secret_key: Option<String>,
+    pub paystack_base_url: String,
+    pub unpaid_order_ttl: Duration,
+}
+
+// Written by hand so the secret key never reaches a log line.
+impl std::fmt::Debug for PaymentSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaymentSettings")
+            .field("paystack", &self.paystack_secret_key.is_some())
+            .field("paystack_base_url", &self.paystack_base_url)
+            .field("unpaid_order_ttl", &self.unpaid_order_ttl)
+            .finish()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -127,6 +158,7 @@ impl ConfigArgs {
             ("ATELIER_CODE_TTL_SECS", self.code_ttl_secs),
             ("ATELIER_EMAIL_COOLDOWN_SECS", self.email_cooldown_secs),
             ("ATELIER_FAILURE_WINDOW_SECS", self.failure_window_secs),
+            ("ATELIER_UNPAID_ORDER_TTL_SECS", self.unpaid_order_ttl_secs),
         ];
         for (name, secs) in durations {
             if secs > MAX_DURATION_SECS {
@@ -162,6 +194,11 @@ impl ConfigArgs {
             trust_forwarded_for: self.trust_forwarded_for,
             db_max_connections: self.db_max_connections.max(1),
             db_acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs.max(1)),
+            payments: PaymentSettings {
+                paystack_secret_key: self.paystack_secret_key.filter(|k| !k.is_empty()),
+                paystack_base_url: self.paystack_base_url.trim_end_matches('/').to_string(),
+                unpaid_order_ttl: Duration::from_secs(self.unpaid_order_ttl_secs.max(1)),
+            },
             auth: AuthSettings {
                 access_token_ttl: Duration::from_secs(self.access_token_ttl_secs),
                 refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_secs),

@@ -169,6 +169,17 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::FORBIDDEN, "permission_denied", why)
             }
             StoreError::Conflict(code, detail) => ApiError::new(StatusCode::CONFLICT, code, detail),
+            StoreError::Unauthorized(why) => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", why)
+            }
+            StoreError::Provider(cause) => {
+                tracing::error!(%cause, "payment provider error");
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "payment_provider_error",
+                    "The payment provider could not be reached or refused the request. Nothing was charged; try again.",
+                )
+            }
             StoreError::Storage(e) => e.into(),
         }
     }

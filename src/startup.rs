@@ -64,10 +64,22 @@ impl Application {
             .max(settings.auth.email_cooldown);
         crate::auth::housekeeping::spawn_purger(db.clone(), longest_window, PURGE_EVERY);
         let auth = Arc::new(auth);
+        let payments = &settings.payments;
+        let paystack = payments
+            .paystack_secret_key
+            .as_deref()
+            .map(|key| crate::store::Paystack::new(&payments.paystack_base_url, key));
+        tracing::info!(paystack = paystack.is_some(), "payments");
+        let store = Arc::new(StoreService::new(
+            db.clone(),
+            paystack,
+            payments.unpaid_order_ttl,
+        ));
+        store.clone().spawn_expiry();
         let state = AppState {
             db: db.clone(),
             auth: auth.clone(),
-            store: Arc::new(StoreService::new(db.clone())),
+            store: store.clone(),
             idempotency: IdempotencyStore::new(db.clone()),
             media: Arc::new(MediaService::new(
                 db.clone(),

@@ -13,11 +13,18 @@ use uuid::Uuid;
 
 use super::cart::CartLine;
 use super::orders::{OrderView, Status, record_event};
+use super::payments::PaymentInfo;
 use super::{CURRENCY, StoreError, StoreService};
-use crate::storage::entities::{cart_item, order, order_item, product_variant, user};
+use crate::storage::entities::{cart_item, order, order_item, payment, product_variant, user};
 use crate::validation::{FieldErrors, NON_FIELD};
 
 pub const PAYMENT_METHODS: [&str; 2] = ["paystack", "pay_on_delivery"];
+
+pub struct CheckoutResult {
+    pub orders: Vec<OrderView>,
+    /// With `paystack`: where to pay.
+    pub payment: Option<PaymentInfo>,
+}
 
 impl StoreService {
     pub async fn checkout(
@@ -25,7 +32,7 @@ impl StoreService {
         customer: &user::Model,
         delivery_address: Option<String>,
         payment_method: Option<String>,
-    ) -> Result<Vec<OrderView>, StoreError> {
+    ) -> Result<CheckoutResult, StoreError> {
         let mut errors = FieldErrors::new();
         let address = errors
             .required("delivery_address", &delivery_address)
@@ -43,10 +50,11 @@ impl StoreService {
                 format!("\"{method}\" is not a valid choice."),
             );
         }
-        if method == "paystack" {
+        let online = method == "paystack";
+        if online && self.paystack.is_none() {
             errors.add(
                 "payment_method",
-                "Online payment is not available yet; use pay_on_delivery.",
+                "Online payment is not configured on this server; use pay_on_delivery.",
             );
         }
         errors.into_result()?;
@@ -64,6 +72,22 @@ impl StoreService {
                 ),
             ));
         }
+
+        // The provider is asked before anything is written: if it fails,
+        // nothing has changed; if stock then runs out, its transaction is
+        // simply never paid.
+        let started = match &self.paystack {
+            Some(paystack) if online => {
+                let amount: i64 = lines.iter().map(|l| l.line_total).sum();
+                let reference = format!("atl_{}", Uuid::now_v7().simple());
+                let init = paystack
+                    .initialize(&customer.email, amount, CURRENCY, &reference)
+                    .await
+                    .map_err(|e| StoreError::Provider(e.to_string()))?;
+                Some((reference, amount, init.authorization_url))
+            }
+            _ => None,
+        };
 
         let txn = self.db.begin().await?;
         // Writes come first (SQLite then takes its write lock at once), in
@@ -102,8 +126,31 @@ impl StoreService {
         for line in &lines {
             by_tailor.entry(line.tailor_id).or_default().push(line);
         }
-        let initial = Status::Processing; // pay on delivery: nothing to wait for
         let now = Utc::now();
+        let payment = match &started {
+            Some((reference, amount, url)) => Some(
+                payment::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    reference: Set(reference.clone()),
+                    customer_id: Set(customer.id),
+                    provider: Set("paystack".into()),
+                    amount_kobo: Set(*amount),
+                    currency: Set(CURRENCY.into()),
+                    status: Set("pending".into()),
+                    authorization_url: Set(url.clone()),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+                .insert(&txn)
+                .await?,
+            ),
+            None => None,
+        };
+        // Pay on delivery has nothing to wait for.
+        let (initial, note) = match payment {
+            Some(_) => (Status::PendingPayment, "Ordered; waiting for payment."),
+            None => (Status::Processing, "Ordered; pay on delivery."),
+        };
         let mut orders = Vec::new();
         for (tailor_id, items) in by_tailor {
             let subtotal: i64 = items.iter().map(|l| l.line_total).sum();
@@ -120,6 +167,7 @@ impl StoreService {
                 delivery_address: Set(address.clone()),
                 created_at: Set(now),
                 updated_at: Set(now),
+                payment_id: Set(payment.as_ref().map(|p| p.id)),
             }
             .insert(&txn)
             .await?;
@@ -139,14 +187,7 @@ impl StoreService {
                 .insert(&txn)
                 .await?;
             }
-            record_event(
-                &txn,
-                row.id,
-                initial,
-                Some(customer.id),
-                "Ordered; pay on delivery.",
-            )
-            .await?;
+            record_event(&txn, row.id, initial, Some(customer.id), note).await?;
             orders.push(row);
         }
         cart_item::Entity::delete_many()
@@ -159,8 +200,15 @@ impl StoreService {
         }
         txn.commit().await?;
         self.catalog_changed();
-        tracing::info!(customer_id = %customer.id, orders = views.len(), "checkout");
-        Ok(views)
+        tracing::info!(customer_id = %customer.id, orders = views.len(), online, "checkout");
+        let payment = match payment {
+            Some(row) => Some(self.payment_info(&row).await?),
+            None => None,
+        };
+        Ok(CheckoutResult {
+            orders: views,
+            payment,
+        })
     }
 }
 

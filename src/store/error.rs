@@ -14,6 +14,12 @@ pub enum StoreError {
     /// the message says what the state is.
     #[error("conflict ({0}): {1}")]
     Conflict(&'static str, String),
+    /// A caller that is not who it claims (a webhook with a bad signature).
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// The payment provider failed or refused.
+    #[error("{0}")]
+    Provider(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }

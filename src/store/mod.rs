@@ -1,6 +1,6 @@
 //! The shop (app `shop_api`): categories, tailors' products with variants,
 //! the public catalog, favourites, the cart, checkout, orders and reviews.
-//! Payments and media are still to come (issue 3).
+//! Online payment with Paystack, media uploads in `crate::media`.
 //!
 //! The domain (`StoreService` and its siblings) knows nothing of HTTP;
 //! `http` turns requests into calls.
@@ -9,10 +9,13 @@ mod browse;
 mod cart;
 mod categories;
 mod checkout;
+pub use checkout::CheckoutResult;
 mod error;
 mod favorites;
 pub mod http;
 mod orders;
+mod payments;
+mod paystack;
 mod products;
 mod reviews;
 mod views;
@@ -21,6 +24,8 @@ pub use browse::{CatalogQuery, Ordering};
 pub use cart::{CartLine, CartView};
 pub use error::StoreError;
 pub use orders::{OrderEventView, OrderItemView, OrderPage, OrderView, Party, PaymentView, Status};
+pub use payments::PaymentInfo;
+pub use paystack::Paystack;
 pub use products::{ProductInput, VariantInput};
 pub use reviews::{ReviewPage, ReviewView};
 pub use views::{CategoryView, ProductDetail, ProductSummary, RatingSummary, VariantView};
@@ -39,6 +44,9 @@ pub const CURRENCY: &str = "NGN";
 
 pub struct StoreService {
     db: DatabaseConnection,
+    /// None when no Paystack key is configured: pay on delivery only.
+    paystack: Option<Paystack>,
+    unpaid_ttl: Duration,
     /// Bumped by every write that can change which products a filter
     /// matches; cached counts from an older version are not used.
     catalog_version: AtomicU64,
@@ -58,9 +66,11 @@ const COUNT_TTL: Duration = Duration::from_secs(2);
 const MAX_CACHED_COUNTS: usize = 10_000;
 
 impl StoreService {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: DatabaseConnection, paystack: Option<Paystack>, unpaid_ttl: Duration) -> Self {
         Self {
             db,
+            paystack,
+            unpaid_ttl,
             catalog_version: AtomicU64::new(0),
             counts: Mutex::new(HashMap::new()),
         }

@@ -153,6 +153,11 @@ pub fn test_settings(database_url: &str, data_dir: PathBuf, smtp_url: String) ->
         trust_forwarded_for: false,
         db_max_connections: 8,
         db_acquire_timeout: Duration::from_secs(2),
+        payments: atelier::config::PaymentSettings {
+            paystack_secret_key: None,
+            paystack_base_url: "http://127.0.0.1:9".into(),
+            unpaid_order_ttl: Duration::from_secs(1800),
+        },
         auth: AuthSettings {
             access_token_ttl: Duration::from_secs(900),
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),

@@ -12,6 +12,8 @@ mod media;
 mod operations;
 mod orders;
 mod password;
+mod payments;
+mod paystack_mock;
 mod process;
 mod register;
 mod resilience;

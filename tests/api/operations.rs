@@ -43,6 +43,8 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/shop/api/orders/{id}/status", &["patch"]),
     ("/media/api/upload", &["post"]),
     ("/media/{name}", &["get"]),
+    ("/shop/api/payments/verify/{reference}", &["get"]),
+    ("/shop/api/payments/webhook/paystack", &["post"]),
     ("/health", &["get"]),
     ("/health/ready", &["get"]),
     ("/metrics", &["get"]),

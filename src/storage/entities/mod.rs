@@ -9,6 +9,7 @@ pub mod one_time_code;
 pub mod order;
 pub mod order_event;
 pub mod order_item;
+pub mod payment;
 pub mod product;
 pub mod product_image;
 pub mod product_variant;

@@ -20,6 +20,8 @@ pub struct Model {
     pub delivery_address: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The online payment that pays for this order, if any.
+    pub payment_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

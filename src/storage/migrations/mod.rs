@@ -10,6 +10,7 @@ mod m0003_orders;
 mod m0004_reviews;
 mod m0005_media;
 mod m0006_catalog_indexes;
+mod m0007_payments;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_reviews::Migration),
             Box::new(m0005_media::Migration),
             Box::new(m0006_catalog_indexes::Migration),
+            Box::new(m0007_payments::Migration),
         ]
     }
 }

@@ -2,6 +2,7 @@
 //! favourites here; cart, checkout and orders in `orders`.
 
 mod orders;
+mod payments;
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
@@ -37,6 +38,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_favorites))
         .routes(routes!(list_reviews, post_review))
         .merge(orders::routes())
+        .merge(payments::routes())
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Default)]

@@ -18,7 +18,7 @@ use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::pagination::{PageLinks, PageRequest, invalid_page};
 use crate::idempotency::Begin;
 use crate::state::AppState;
-use crate::store::{CartView, OrderView, Party};
+use crate::store::{CartView, OrderView, Party, PaymentInfo};
 
 const TAG: &str = "shop";
 
@@ -56,7 +56,7 @@ pub struct QuantityRequest {
 pub struct CheckoutRequest {
     #[schema(required = true, example = "12 Broad Street, Lagos")]
     pub delivery_address: Option<String>,
-    /// `pay_on_delivery` (online payment with `paystack` is not available yet).
+    /// `pay_on_delivery`, or `paystack` when the server has a Paystack key.
     #[schema(required = true, example = "pay_on_delivery")]
     pub payment_method: Option<String>,
 }
@@ -74,6 +74,8 @@ pub struct StatusRequest {
 pub struct CheckoutBody {
     /// One order per tailor in the cart.
     pub orders: Vec<OrderView>,
+    /// With `paystack`: the `authorization_url` to pay at and the `reference`.
+    pub payment: Option<PaymentInfo>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -219,7 +221,14 @@ async fn checkout(
         .checkout(&user, request.delivery_address, request.payment_method)
         .await;
     let response = match outcome {
-        Ok(orders) => (StatusCode::CREATED, Json(CheckoutBody { orders })).into_response(),
+        Ok(result) => (
+            StatusCode::CREATED,
+            Json(CheckoutBody {
+                orders: result.orders,
+                payment: result.payment,
+            }),
+        )
+            .into_response(),
         Err(err) => ApiError::from(err).into_response(),
     };
     let (parts, body) = response.into_parts();

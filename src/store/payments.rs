@@ -1,0 +1,233 @@
+//! Online payment with Paystack: a payment per checkout, settled by a
+//! verified webhook or by asking the provider, once per reference, and only
+//! when amount and currency match. Unpaid orders expire.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::orders::Status;
+use super::paystack::Transaction;
+use super::{StoreError, StoreService};
+use crate::storage::entities::{order, payment, user};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PaymentInfo {
+    pub reference: String,
+    /// Open this in a browser or web view to pay.
+    pub authorization_url: String,
+    /// Kobo.
+    pub amount: i64,
+    pub currency: String,
+    /// `pending`, `paid`, `failed` or `expired`.
+    pub status: String,
+    pub order_ids: Vec<Uuid>,
+}
+
+#[derive(Deserialize)]
+struct WebhookEvent {
+    event: String,
+    data: Option<Transaction>,
+}
+
+impl StoreService {
+    pub(super) async fn payment_info(
+        &self,
+        row: &payment::Model,
+    ) -> Result<PaymentInfo, StoreError> {
+        let orders = order::Entity::find()
+            .filter(order::Column::PaymentId.eq(row.id))
+            .all(&self.db)
+            .await?;
+        Ok(PaymentInfo {
+            reference: row.reference.clone(),
+            authorization_url: row.authorization_url.clone(),
+            amount: row.amount_kobo,
+            currency: row.currency.clone(),
+            status: row.status.clone(),
+            order_ids: orders.iter().map(|o| o.id).collect(),
+        })
+    }
+
+    /// Asks the provider about the caller's payment and settles it.
+    pub async fn verify_payment(
+        &self,
+        customer: &user::Model,
+        reference: &str,
+    ) -> Result<PaymentInfo, StoreError> {
+        let row = payment::Entity::find()
+            .filter(payment::Column::Reference.eq(reference))
+            .filter(payment::Column::CustomerId.eq(customer.id))
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let paystack = self.paystack.as_ref().ok_or(StoreError::NotFound)?;
+        let transaction = paystack
+            .verify(reference)
+            .await
+            .map_err(|e| StoreError::Provider(e.to_string()))?;
+        self.settle(&row, &transaction).await?;
+        let row = payment::Entity::find_by_id(row.id)
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        self.payment_info(&row).await
+    }
+
+    /// A Paystack webhook: the signature over the raw body must match.
+    pub async fn paystack_webhook(
+        &self,
+        body: &[u8],
+        signature: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let paystack = self
+            .paystack
+            .as_ref()
+            .ok_or(StoreError::Unauthorized("Payments are not configured."))?;
+        if !signature.is_some_and(|s| paystack.signature_valid(body, s)) {
+            tracing::warn!("paystack webhook with a bad signature refused");
+            return Err(StoreError::Unauthorized("Invalid signature."));
+        }
+        let event: WebhookEvent = serde_json::from_slice(body).map_err(|e| {
+            StoreError::Invalid(crate::validation::FieldErrors::single(
+                "event",
+                e.to_string(),
+            ))
+        })?;
+        let Some(transaction) = event.data.filter(|_| event.event == "charge.success") else {
+            return Ok(()); // other events are acknowledged and ignored
+        };
+        let Some(row) = payment::Entity::find()
+            .filter(payment::Column::Reference.eq(transaction.reference.as_str()))
+            .one(&self.db)
+            .await?
+        else {
+            tracing::warn!(reference = %transaction.reference, "webhook for an unknown reference");
+            return Ok(());
+        };
+        match self.settle(&row, &transaction).await {
+            // The provider must not retry a charge we refuse on purpose.
+            Err(StoreError::Conflict(..)) | Ok(()) => Ok(()),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Marks the payment and its orders paid, once, if the provider reports
+    /// success for exactly the amount and currency we asked for.
+    async fn settle(
+        &self,
+        row: &payment::Model,
+        transaction: &Transaction,
+    ) -> Result<(), StoreError> {
+        if transaction.status != "success" {
+            return Ok(());
+        }
+        if transaction.amount != row.amount_kobo || transaction.currency != row.currency {
+            tracing::error!(
+                reference = %row.reference,
+                expected = row.amount_kobo,
+                got = transaction.amount,
+                currency = %transaction.currency,
+                "payment amount or currency does not match; not marked paid"
+            );
+            return Err(StoreError::Conflict(
+                "payment_mismatch",
+                "The amount or currency paid does not match the order.".into(),
+            ));
+        }
+        let txn = self.db.begin().await?;
+        let claimed = payment::Entity::update_many()
+            .col_expr(payment::Column::Status, Expr::value("paid"))
+            .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(payment::Column::Id.eq(row.id))
+            .filter(payment::Column::Status.eq("pending"))
+            .exec(&txn)
+            .await?;
+        if claimed.rows_affected == 0 {
+            if row.status == "expired" {
+                tracing::error!(reference = %row.reference, "paid after its orders expired: refund needed");
+            }
+            return Ok(()); // settled before: replays change nothing
+        }
+        let orders = order::Entity::find()
+            .filter(order::Column::PaymentId.eq(row.id))
+            .filter(order::Column::Status.eq(Status::PendingPayment.as_str()))
+            .all(&txn)
+            .await?;
+        for order in &orders {
+            self.move_order(
+                &txn,
+                order,
+                Status::PendingPayment,
+                Status::Paid,
+                None,
+                "Paid with Paystack.",
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        tracing::info!(reference = %row.reference, orders = orders.len(), "payment settled");
+        Ok(())
+    }
+
+    /// Cancels orders still unpaid after the configured time, returning their stock.
+    pub async fn expire_unpaid(&self) -> Result<usize, StoreError> {
+        let cutoff = Utc::now() - self.unpaid_ttl;
+        let stale = order::Entity::find()
+            .filter(order::Column::Status.eq(Status::PendingPayment.as_str()))
+            .filter(order::Column::CreatedAt.lt(cutoff))
+            .all(&self.db)
+            .await?;
+        let mut expired = 0;
+        for row in stale {
+            let txn = self.db.begin().await?;
+            if self
+                .move_order(
+                    &txn,
+                    &row,
+                    Status::PendingPayment,
+                    Status::Cancelled,
+                    None,
+                    "Not paid in time.",
+                )
+                .await?
+            {
+                if let Some(payment_id) = row.payment_id {
+                    payment::Entity::update_many()
+                        .col_expr(payment::Column::Status, Expr::value("expired"))
+                        .filter(payment::Column::Id.eq(payment_id))
+                        .filter(payment::Column::Status.eq("pending"))
+                        .exec(&txn)
+                        .await?;
+                }
+                expired += 1;
+            }
+            txn.commit().await?;
+        }
+        if expired > 0 {
+            self.catalog_changed();
+            tracing::info!(expired, "unpaid orders cancelled");
+        }
+        Ok(expired)
+    }
+
+    /// Runs `expire_unpaid` now and then for as long as the server runs.
+    pub fn spawn_expiry(self: std::sync::Arc<Self>) {
+        let every =
+            (self.unpaid_ttl / 2).clamp(Duration::from_millis(200), Duration::from_secs(60));
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            loop {
+                ticker.tick().await;
+                if let Err(err) = self.expire_unpaid().await {
+                    tracing::warn!(error = %err, "expiring unpaid orders failed");
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,190 @@
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp, TestUser, body_of, status_and_body};
+use crate::paystack_mock::{MockPaystack, SECRET, charge_success, sign};
+
+async fn shop_with_paystack(
+    backend: Backend,
+    tweak: impl FnOnce(&mut atelier::config::Settings),
+) -> (TestApp, MockPaystack) {
+    let paystack = MockPaystack::start().await;
+    let url = paystack.url.clone();
+    let app = TestApp::spawn_with(backend, |s| {
+        s.payments.paystack_secret_key = Some(SECRET.into());
+        s.payments.paystack_base_url = url;
+        tweak(s);
+    })
+    .await;
+    (app, paystack)
+}
+
+/// A tailor with one product (5 in stock) and a buyer with 2 in the cart.
+async fn buyer_with_cart(app: &TestApp) -> (TestUser, TestUser, Value) {
+    let tailor = app
+        .verified_user_with("ade", json!({"role": "tailor"}))
+        .await;
+    let product = body_of(app.post_as(&tailor.access, "/shop/api/product/upload/", json!({
+        "name": "Kaftan", "kind": "ready_made", "price": 1_500_000, "variants": [{"size": "M", "stock": 5}]
+    })).await).await;
+    let buyer = app.verified_user("buyer").await;
+    let added = app
+        .post_as(
+            &buyer.access,
+            "/shop/api/cart/items/",
+            json!({"variant_id": product["variants"][0]["id"], "quantity": 2}),
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    (tailor, buyer, product)
+}
+
+async fn pay_online(app: &TestApp, buyer: &TestUser, key: &str) -> (StatusCode, Value) {
+    let response = app
+        .client
+        .post(app.url("/shop/api/checkout/"))
+        .bearer_auth(&buyer.access)
+        .header("Idempotency-Key", key)
+        .json(&json!({"delivery_address": "3 Marina Road, Lagos", "payment_method": "paystack"}))
+        .send()
+        .await
+        .unwrap();
+    status_and_body(response).await
+}
+
+async fn webhook(app: &TestApp, body: &str, signature: &str) -> StatusCode {
+    app.client
+        .post(app.url("/shop/api/payments/webhook/paystack/"))
+        .header("content-type", "application/json")
+        .header("x-paystack-signature", signature)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn order(app: &TestApp, who: &TestUser, id: &str) -> Value {
+    body_of(
+        app.get_as(&who.access, &format!("/shop/api/orders/{id}"))
+            .await,
+    )
+    .await
+}
+
+async fn stock(app: &TestApp, product: &Value) -> i64 {
+    let id = product["id"].as_str().unwrap();
+    body_of(app.get(&format!("/shop/api/product/{id}")).await).await["variants"][0]["stock"]
+        .as_i64()
+        .unwrap()
+}
+
+both_backends! {
+    async fn a_paystack_order_is_paid_by_a_verified_webhook_once(backend) {
+        let (app, paystack) = shop_with_paystack(backend, |_| {}).await;
+        let (_, buyer, product) = buyer_with_cart(&app).await;
+        let (status, placed) = pay_online(&app, &buyer, "p1").await;
+        assert_eq!(status, StatusCode::CREATED, "{placed}");
+        let payment = &placed["payment"];
+        let reference = payment["reference"].as_str().unwrap();
+        assert_eq!(payment["amount"], 3_000_000);
+        assert_eq!(payment["status"], "pending");
+        assert_eq!(payment["authorization_url"], format!("https://checkout.paystack.com/{reference}"));
+        let sent = &paystack.initialized()[0];
+        assert_eq!(sent["amount"], 3_000_000);
+        assert_eq!(sent["email"], "buyer@example.com");
+        let id = placed["orders"][0]["id"].as_str().unwrap();
+        assert_eq!(placed["orders"][0]["status"], "pending_payment");
+        assert_eq!(stock(&app, &product).await, 3, "stock is held while payment is pending");
+
+        let (body, _) = charge_success(reference, 3_000_000, "NGN");
+        assert_eq!(webhook(&app, &body, &sign(&body, "not-the-secret")).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(webhook(&app, &body, "").await, StatusCode::UNAUTHORIZED);
+        let (short, short_signature) = charge_success(reference, 300, "NGN");
+        assert_eq!(webhook(&app, &short, &short_signature).await, StatusCode::OK);
+        let (dollars, dollars_signature) = charge_success(reference, 3_000_000, "USD");
+        assert_eq!(webhook(&app, &dollars, &dollars_signature).await, StatusCode::OK);
+        assert_eq!(order(&app, &buyer, id).await["status"], "pending_payment", "wrong amount or currency pays nothing");
+
+        let (body, signature) = charge_success(reference, 3_000_000, "NGN");
+        for _ in 0..3 {
+            assert_eq!(webhook(&app, &body, &signature).await, StatusCode::OK);
+        }
+        let paid = order(&app, &buyer, id).await;
+        assert_eq!(paid["status"], "paid");
+        assert_eq!(paid["payment"]["status"], "paid");
+        let paid_events = paid["timeline"].as_array().unwrap().iter().filter(|e| e["status"] == "paid").count();
+        assert_eq!(paid_events, 1, "replays change nothing");
+        let (unknown, unknown_signature) = charge_success("atl_unknown", 1, "NGN");
+        assert_eq!(webhook(&app, &unknown, &unknown_signature).await, StatusCode::OK);
+
+        // The customer may still cancel a paid order: stock back, refund recorded.
+        let cancelled = body_of(app.client.patch(app.url(&format!("/shop/api/orders/{id}/status/"))).bearer_auth(&buyer.access)
+            .json(&json!({"status": "cancelled"})).send().await.unwrap()).await;
+        assert_eq!(cancelled["status"], "cancelled");
+        assert_eq!(cancelled["payment"]["refunded"], 3_000_000);
+        assert_eq!(cancelled["payment"]["status"], "refunded");
+        assert_eq!(stock(&app, &product).await, 5);
+    }
+
+    async fn verify_asks_paystack_and_settles(backend) {
+        let (app, paystack) = shop_with_paystack(backend, |_| {}).await;
+        let (_, buyer, _) = buyer_with_cart(&app).await;
+        let (_, placed) = pay_online(&app, &buyer, "p1").await;
+        let reference = placed["payment"]["reference"].as_str().unwrap();
+        let verify_url = format!("/shop/api/payments/verify/{reference}/");
+        let stranger = app.verified_user("stranger").await;
+        assert_eq!(app.get_as(&stranger.access, &verify_url).await.status(), StatusCode::NOT_FOUND);
+
+        paystack.report_paid_amount(Some(100));
+        let (status, body) = status_and_body(app.get_as(&buyer.access, &verify_url).await).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(body["code"], "payment_mismatch");
+        paystack.report_paid_amount(None);
+        let (status, verified) = status_and_body(app.get_as(&buyer.access, &verify_url).await).await;
+        assert_eq!(status, StatusCode::OK, "{verified}");
+        assert_eq!(verified["status"], "paid");
+        let id = placed["orders"][0]["id"].as_str().unwrap();
+        assert_eq!(order(&app, &buyer, id).await["status"], "paid");
+    }
+
+    async fn unpaid_orders_expire_and_return_their_stock(backend) {
+        let (app, _paystack) = shop_with_paystack(backend, |s| s.payments.unpaid_order_ttl = Duration::from_secs(1)).await;
+        let (_, buyer, product) = buyer_with_cart(&app).await;
+        let (_, placed) = pay_online(&app, &buyer, "p1").await;
+        assert_eq!(stock(&app, &product).await, 3);
+        let id = placed["orders"][0]["id"].as_str().unwrap();
+        let mut status = Value::Null;
+        for _ in 0..40 {
+            status = order(&app, &buyer, id).await["status"].clone();
+            if status == "cancelled" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(status, "cancelled");
+        assert_eq!(stock(&app, &product).await, 5);
+        let expired = order(&app, &buyer, id).await;
+        assert_eq!(expired["timeline"].as_array().unwrap().last().unwrap()["actor_id"], Value::Null);
+    }
+
+    async fn a_provider_failure_changes_nothing(backend) {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.payments.paystack_secret_key = Some(SECRET.into());
+            s.payments.paystack_base_url = "http://127.0.0.1:9".into(); // nothing listens there
+        })
+        .await;
+        let (_, buyer, product) = buyer_with_cart(&app).await;
+        let (status, body) = pay_online(&app, &buyer, "p1").await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        assert_eq!(body["code"], "payment_provider_error");
+        assert_eq!(stock(&app, &product).await, 5);
+        let cart = body_of(app.get_as(&buyer.access, "/shop/api/cart/").await).await;
+        assert_eq!(cart["items"].as_array().unwrap().len(), 1, "the cart is intact");
+        let (status, _) = pay_online(&app, &buyer, "p1").await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY, "a failed attempt is not replayed: it runs again");
+    }
+}
