@@ -3,6 +3,8 @@
 
 use sea_orm::sea_query::{Expr, Func, LikeExpr, Query};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use std::collections::HashSet;
+
 use uuid::Uuid;
 
 use super::views::{self, ProductSummary};
@@ -99,11 +101,31 @@ impl StoreService {
         };
         let rows = select.offset(offset).limit(page_size).all(&self.db).await?;
         let ids: Vec<Uuid> = rows.iter().map(|p| p.id).collect();
-        let variants = self.variants_of(&ids).await?;
+        let stocked = self.in_stock_among(&ids).await?;
         Ok(Some(ProductPage {
             count,
-            products: rows.iter().map(|p| views::summary(p, &variants)).collect(),
+            products: rows
+                .iter()
+                .map(|p| views::summary(p, stocked.contains(&p.id)))
+                .collect(),
         }))
+    }
+}
+
+impl StoreService {
+    /// Which of these products have a variant in stock: one small query
+    /// instead of loading every variant of the page.
+    async fn in_stock_among(&self, ids: &[Uuid]) -> Result<HashSet<Uuid>, StoreError> {
+        let stocked: Vec<Uuid> = product_variant::Entity::find()
+            .select_only()
+            .column(product_variant::Column::ProductId)
+            .distinct()
+            .filter(product_variant::Column::ProductId.is_in(ids.iter().copied()))
+            .filter(product_variant::Column::Stock.gt(0))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(stocked.into_iter().collect())
     }
 }
 

@@ -84,7 +84,7 @@ pub struct ProductDetail {
     pub updated_at: DateTime<Utc>,
 }
 
-pub fn summary(p: &product::Model, variants: &[product_variant::Model]) -> ProductSummary {
+pub fn summary(p: &product::Model, in_stock: bool) -> ProductSummary {
     ProductSummary {
         id: p.id,
         tailor_id: p.tailor_id,
@@ -102,7 +102,7 @@ pub fn summary(p: &product::Model, variants: &[product_variant::Model]) -> Produ
         currency: p.currency.clone(),
         discount_percent: p.discount_percent,
         effective_price: p.effective_price_kobo,
-        in_stock: variants.iter().any(|v| v.product_id == p.id && v.stock > 0),
+        in_stock,
         is_active: p.is_active,
         rating: RatingSummary {
             average: p.rating_avg_centi as f64 / 100.0,
@@ -120,7 +120,7 @@ pub fn detail(
     images: Vec<String>,
 ) -> ProductDetail {
     ProductDetail {
-        summary: summary(p, variants),
+        summary: summary(p, variants.iter().any(|v| v.stock > 0)),
         description: p.description.clone(),
         category: category.map(CategoryView::from),
         variants: variants
