@@ -37,3 +37,15 @@ pub fn counter(col: impl IntoIden) -> ColumnDef {
         .default(0)
         .to_owned()
 }
+
+/// A foreign key whose rows go when the row they point to goes.
+pub fn cascade(
+    from: (impl IntoIden + 'static, impl IntoIden + 'static),
+    to: (impl IntoIden + 'static, impl IntoIden + 'static),
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .from(from.0, from.1)
+        .to(to.0, to.1)
+        .on_delete(ForeignKeyAction::Cascade)
+        .to_owned()
+}

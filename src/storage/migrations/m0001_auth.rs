@@ -1,6 +1,6 @@
 use sea_orm_migration::prelude::*;
 
-use super::columns::{flag, text, timestamp, uuid_key};
+use super::columns::{cascade, flag, text, timestamp, uuid_key};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -147,12 +147,10 @@ impl MigrationTrait for Migration {
                     )
                     .col(timestamp(RefreshTokens::CreatedAt))
                     .foreign_key(&mut token_fk.to_owned())
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(RefreshTokens::Table, RefreshTokens::FamilyId)
-                            .to(TokenFamilies::Table, TokenFamilies::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        (RefreshTokens::Table, RefreshTokens::FamilyId),
+                        (TokenFamilies::Table, TokenFamilies::Id),
+                    ))
                     .to_owned(),
             )
             .await?;

@@ -1,6 +1,6 @@
 use sea_orm_migration::prelude::*;
 
-use super::columns::{counter, text, timestamp};
+use super::columns::{cascade, counter, text, timestamp};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -136,12 +136,10 @@ impl MigrationTrait for Migration {
                     )
                     .col(timestamp(Products::CreatedAt))
                     .col(timestamp(Products::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Products::Table, Products::TailorId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        (Products::Table, Products::TailorId),
+                        (Users::Table, Users::Id),
+                    ))
                     .foreign_key(
                         ForeignKey::create()
                             .from(Products::Table, Products::CategoryId)
@@ -171,12 +169,10 @@ impl MigrationTrait for Migration {
                     )
                     .col(counter(ProductVariants::PriceDeltaKobo))
                     .col(timestamp(ProductVariants::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(ProductVariants::Table, ProductVariants::ProductId)
-                            .to(Products::Table, Products::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        (ProductVariants::Table, ProductVariants::ProductId),
+                        (Products::Table, Products::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -192,18 +188,14 @@ impl MigrationTrait for Migration {
                             .col(Favorites::UserId)
                             .col(Favorites::ProductId),
                     )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Favorites::Table, Favorites::UserId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Favorites::Table, Favorites::ProductId)
-                            .to(Products::Table, Products::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        (Favorites::Table, Favorites::UserId),
+                        (Users::Table, Users::Id),
+                    ))
+                    .foreign_key(&mut cascade(
+                        (Favorites::Table, Favorites::ProductId),
+                        (Products::Table, Products::Id),
+                    ))
                     .to_owned(),
             )
             .await?;

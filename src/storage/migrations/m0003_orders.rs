@@ -1,6 +1,6 @@
 use sea_orm_migration::prelude::*;
 
-use super::columns::{counter, text, timestamp, uuid_key};
+use super::columns::{cascade, counter, text, timestamp, uuid_key};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -80,17 +80,6 @@ enum IdempotencyKeys {
     CreatedAt,
 }
 
-fn fk(
-    from: (impl IntoIden + 'static, impl IntoIden + 'static),
-    to: (impl IntoIden + 'static, impl IntoIden + 'static),
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(ForeignKeyAction::Cascade)
-        .to_owned()
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -103,11 +92,11 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(CartItems::VariantId).uuid().not_null())
                     .col(ColumnDef::new(CartItems::Quantity).big_integer().not_null())
                     .col(timestamp(CartItems::CreatedAt))
-                    .foreign_key(&mut fk(
+                    .foreign_key(&mut cascade(
                         (CartItems::Table, CartItems::UserId),
                         (Users::Table, Users::Id),
                     ))
-                    .foreign_key(&mut fk(
+                    .foreign_key(&mut cascade(
                         (CartItems::Table, CartItems::VariantId),
                         (ProductVariants::Table, ProductVariants::Id),
                     ))
@@ -141,11 +130,11 @@ impl MigrationTrait for Migration {
                     .col(text(Orders::DeliveryAddress))
                     .col(timestamp(Orders::CreatedAt))
                     .col(timestamp(Orders::UpdatedAt))
-                    .foreign_key(&mut fk(
+                    .foreign_key(&mut cascade(
                         (Orders::Table, Orders::CustomerId),
                         (Users::Table, Users::Id),
                     ))
-                    .foreign_key(&mut fk(
+                    .foreign_key(&mut cascade(
                         (Orders::Table, Orders::TailorId),
                         (Users::Table, Users::Id),
                     ))
@@ -166,7 +155,7 @@ impl MigrationTrait for Migration {
                     .col(counter(OrderItems::UnitPriceKobo))
                     .col(counter(OrderItems::Quantity))
                     .col(counter(OrderItems::LineTotalKobo))
-                    .foreign_key(&mut fk(
+                    .foreign_key(&mut cascade(
                         (OrderItems::Table, OrderItems::OrderId),
                         (Orders::Table, Orders::Id),
                     ))
@@ -183,7 +172,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(OrderEvents::ActorId).uuid().null())
                     .col(text(OrderEvents::Note))
                     .col(timestamp(OrderEvents::CreatedAt))
-                    .foreign_key(&mut fk(
+                    .foreign_key(&mut cascade(
                         (OrderEvents::Table, OrderEvents::OrderId),
                         (Orders::Table, Orders::Id),
                     ))

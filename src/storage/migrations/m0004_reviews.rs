@@ -1,6 +1,6 @@
 use sea_orm_migration::prelude::*;
 
-use super::columns::{text, timestamp, uuid_key};
+use super::columns::{cascade, text, timestamp, uuid_key};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -43,18 +43,14 @@ impl MigrationTrait for Migration {
                     .col(text(Reviews::Text))
                     .col(timestamp(Reviews::CreatedAt))
                     .col(timestamp(Reviews::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Reviews::Table, Reviews::ProductId)
-                            .to(Products::Table, Products::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Reviews::Table, Reviews::CustomerId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        (Reviews::Table, Reviews::ProductId),
+                        (Products::Table, Products::Id),
+                    ))
+                    .foreign_key(&mut cascade(
+                        (Reviews::Table, Reviews::CustomerId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;

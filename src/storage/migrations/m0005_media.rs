@@ -1,6 +1,6 @@
 use sea_orm_migration::prelude::*;
 
-use super::columns::{counter, text, timestamp, uuid_key};
+use super::columns::{cascade, counter, text, timestamp, uuid_key};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -49,12 +49,10 @@ impl MigrationTrait for Migration {
                     .col(text(Media::ContentType))
                     .col(counter(Media::SizeBytes))
                     .col(timestamp(Media::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Media::Table, Media::OwnerId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        (Media::Table, Media::OwnerId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -70,18 +68,14 @@ impl MigrationTrait for Migration {
                             .col(ProductImages::ProductId)
                             .col(ProductImages::Position),
                     )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(ProductImages::Table, ProductImages::ProductId)
-                            .to(Products::Table, Products::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(ProductImages::Table, ProductImages::MediaId)
-                            .to(Media::Table, Media::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        (ProductImages::Table, ProductImages::ProductId),
+                        (Products::Table, Products::Id),
+                    ))
+                    .foreign_key(&mut cascade(
+                        (ProductImages::Table, ProductImages::MediaId),
+                        (Media::Table, Media::Id),
+                    ))
                     .to_owned(),
             )
             .await

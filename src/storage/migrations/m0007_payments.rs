@@ -1,6 +1,6 @@
 use sea_orm_migration::prelude::*;
 
-use super::columns::{counter, text, timestamp, uuid_key};
+use super::columns::{cascade, counter, text, timestamp, uuid_key};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -49,12 +49,10 @@ impl MigrationTrait for Migration {
                     .col(text(Payments::AuthorizationUrl))
                     .col(timestamp(Payments::CreatedAt))
                     .col(timestamp(Payments::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Payments::Table, Payments::CustomerId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        (Payments::Table, Payments::CustomerId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
