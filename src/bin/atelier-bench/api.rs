@@ -3,9 +3,10 @@
 
 use std::error::Error as StdError;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 /// The endpoint URLs, built once.
 pub struct Api {
@@ -19,6 +20,8 @@ pub struct Api {
     pub upload: String,
     /// The catalog without a query string.
     pub catalog: String,
+    pub cart_items: String,
+    pub checkout: String,
 }
 
 impl Api {
@@ -34,11 +37,17 @@ impl Api {
             list: at("/auth/api/users/list?page=1&page_size=20"),
             upload: at("/shop/api/product/upload"),
             catalog: at("/shop/api/product/list"),
+            cart_items: at("/shop/api/cart/items"),
+            checkout: at("/shop/api/checkout"),
         }
     }
 
     pub fn verify(&self, code: &str) -> String {
         format!("{}/auth/api/register/verify-otp/{code}", self.base)
+    }
+
+    pub fn product(&self, id: &str) -> String {
+        format!("{}/shop/api/product/{id}", self.base)
     }
 }
 
@@ -111,6 +120,15 @@ pub async fn expect_status(request: RequestBuilder, expected: StatusCode) -> Res
         bail!("expected {expected}, got {status}: {}", snippet(&text));
     }
     Ok(text)
+}
+
+/// A setup request that must answer `expected` with a JSON body of type `T`.
+pub async fn expect_json<T: DeserializeOwned>(
+    request: RequestBuilder,
+    expected: StatusCode,
+) -> Result<T> {
+    let text = expect_status(request, expected).await?;
+    serde_json::from_str(&text).with_context(|| format!("unexpected answer: {}", snippet(&text)))
 }
 
 /// The start of a response body, enough to see what went wrong.

@@ -46,11 +46,11 @@ fn kind_shape(kind: &str) -> (&'static [&'static str], &'static [&'static str]) 
     }
 }
 
-/// A small deterministic generator (SplitMix64) seeded with the index.
-struct Mix(u64);
+/// A small deterministic generator (SplitMix64) seeded with an index.
+pub struct Mix(pub u64);
 
 impl Mix {
-    fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -4,6 +4,8 @@
 //! `atelier serve` (or target a running one with `--url`), prepare verified
 //! users (and for `shop` a catalog), then drive the endpoints from concurrent
 //! workers and print throughput and latency percentiles per scenario.
+//! `atelier-bench storm` fires one checkout per customer at the same moment
+//! on a few hot variants and checks the stock afterwards.
 
 mod api;
 mod catalog;
@@ -14,6 +16,7 @@ mod scenarios;
 mod server;
 mod shop;
 mod stats;
+mod storm;
 mod target;
 
 use std::path::Path;
@@ -30,7 +33,8 @@ use crate::load::LoadArgs;
 use crate::prepare::prepare_users;
 use crate::scenarios::{Scenario, run_scenario};
 use crate::shop::ShopArgs;
-use crate::target::{TargetArgs, http_client, on_target};
+use crate::storm::StormArgs;
+use crate::target::{TargetArgs, with_target};
 
 /// Strong enough for the server's password rules, unlike the generated names.
 const PASSWORD: &str = "Bench-Needle-7431!";
@@ -82,6 +86,9 @@ enum BenchCommand {
     /// Benchmark the shop catalog: product/list unfiltered and with a mix of filters.
     #[command(long_about = shop::LONG_ABOUT)]
     Shop(ShopArgs),
+    /// A checkout storm: every customer checks out at once on a few hot variants.
+    #[command(long_about = storm::LONG_ABOUT)]
+    Storm(StormArgs),
 }
 
 #[derive(Args)]
@@ -133,6 +140,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         BenchCommand::Auth(args) => bench_auth(args).await,
         BenchCommand::Shop(args) => shop::bench_shop(args).await,
+        BenchCommand::Storm(args) => storm::bench_storm(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -144,11 +152,12 @@ async fn main() -> ExitCode {
 }
 
 async fn bench_auth(args: AuthArgs) -> Result<()> {
-    let client = http_client(args.load.connections as usize)?;
-    on_target(
-        &client,
+    with_target(
+        args.load.connections as usize,
         &args.target,
-        async |api: &Arc<Api>, outbox: &Path| run_auth(&client, api, outbox, &args).await,
+        async |client: &Client, api: &Arc<Api>, outbox: &Path| {
+            run_auth(client, api, outbox, &args).await
+        },
     )
     .await
 }

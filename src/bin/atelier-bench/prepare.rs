@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::api::{Api, TokenPair, expect_status};
+use crate::api::{Api, TokenPair, expect_json, expect_status};
 use crate::outbox::wait_for_codes;
 use crate::{PASSWORD, SETUP_CONCURRENCY};
 
@@ -100,10 +100,9 @@ async fn verify(client: &Client, api: &Api, email: &str, code: &str) -> Result<(
 
 async fn login(client: &Client, api: &Api, email: &str) -> Result<TokenPair> {
     let body = json!({ "email": email, "password": PASSWORD });
-    let text = expect_status(client.post(&api.login).json(&body), StatusCode::OK)
+    expect_json(client.post(&api.login).json(&body), StatusCode::OK)
         .await
-        .with_context(|| format!("logging in {email}"))?;
-    serde_json::from_str(&text).with_context(|| format!("login of {email} answered {text}"))
+        .with_context(|| format!("logging in {email}"))
 }
 
 /// Runs the tasks at most `SETUP_CONCURRENCY` at a time; results keep the

@@ -9,12 +9,13 @@ use anyhow::{Context, Result};
 use clap::Args;
 use reqwest::{Client, StatusCode};
 use serde::Deserialize;
+use serde_json::Value;
 
-use crate::api::{Api, Failure, expect_status, fetch};
+use crate::api::{Api, Failure, expect_json, fetch};
 use crate::catalog::{self, FILTERS};
 use crate::load::{LoadArgs, LoadWorker, measure};
 use crate::prepare::{Session, bounded, prepare_users};
-use crate::target::{TargetArgs, http_client, on_target};
+use crate::target::{TargetArgs, with_target};
 use crate::target_help;
 
 pub const LONG_ABOUT: &str = concat!(
@@ -53,11 +54,12 @@ pub struct ShopArgs {
 }
 
 pub async fn bench_shop(args: ShopArgs) -> Result<()> {
-    let client = http_client(args.load.connections as usize)?;
-    on_target(
-        &client,
+    with_target(
+        args.load.connections as usize,
         &args.target,
-        async |api: &Arc<Api>, outbox: &Path| run_shop(&client, api, outbox, &args).await,
+        async |client: &Client, api: &Arc<Api>, outbox: &Path| {
+            run_shop(client, api, outbox, &args).await
+        },
     )
     .await
 }
@@ -65,7 +67,9 @@ pub async fn bench_shop(args: ShopArgs) -> Result<()> {
 /// Prepares tailors and catalog, then runs and prints both scenarios.
 async fn run_shop(client: &Client, api: &Arc<Api>, outbox: &Path, args: &ShopArgs) -> Result<()> {
     let tailors = prepare_users(client, api, outbox, args.tailors as usize, "tailor").await?;
-    seed(client, api, &tailors, args).await?;
+    let variants = args.variants_per_product as usize;
+    let products = (0..args.products as usize).map(|i| catalog::product(i, variants));
+    upload_products(client, api, &tailors, products.collect()).await?;
     let list = vec![format!("{}?{FIRST_PAGE}", api.catalog)];
     let filtered: Vec<String> = FILTERS
         .iter()
@@ -97,34 +101,51 @@ async fn run_shop(client: &Client, api: &Arc<Api>, outbox: &Path, args: &ShopArg
     Ok(())
 }
 
-/// Uploads the catalog, at most `SETUP_CONCURRENCY` uploads at a time.
-async fn seed(client: &Client, api: &Arc<Api>, tailors: &[Session], args: &ShopArgs) -> Result<()> {
-    let products = args.products as usize;
-    let variants = args.variants_per_product as usize;
-    eprintln!("seeding {products} products with {variants} variants each");
+/// A product as the server shows it, reduced to its variants' stock.
+#[derive(Deserialize)]
+pub struct ProductStock {
+    pub id: String,
+    pub variants: Vec<VariantStock>,
+}
+
+#[derive(Deserialize)]
+pub struct VariantStock {
+    pub id: String,
+    pub stock: i64,
+}
+
+/// Uploads the products (product i by tailor i % tailors), at most
+/// `SETUP_CONCURRENCY` uploads at a time; returns them as created, in order.
+pub async fn upload_products(
+    client: &Client,
+    api: &Arc<Api>,
+    tailors: &[Session],
+    products: Vec<Value>,
+) -> Result<Vec<ProductStock>> {
+    let count = products.len();
+    let variants: usize = products
+        .iter()
+        .map(|body| body["variants"].as_array().map_or(0, Vec::len))
+        .sum();
+    eprintln!("seeding {count} products with {variants} variants");
     let started = Instant::now();
-    bounded((0..products).map(|i| {
+    let created = bounded(products.into_iter().enumerate().map(|(i, body)| {
         let (client, api) = (client.clone(), api.clone());
         let access = tailors[i % tailors.len()].access.clone();
         async move {
-            let request = client
-                .post(&api.upload)
-                .bearer_auth(access)
-                .json(&catalog::product(i, variants));
-            expect_status(request, StatusCode::CREATED)
+            let request = client.post(&api.upload).bearer_auth(access).json(&body);
+            expect_json(request, StatusCode::CREATED)
                 .await
-                .with_context(|| format!("uploading product {i}"))?;
-            Ok(())
+                .with_context(|| format!("uploading product {i}"))
         }
     }))
     .await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "seeded    products={products} variants={} in {seconds:.1}s ({:.0} products/s)",
-        products * variants,
-        products as f64 / seconds
+        "seeded    products={count} variants={variants} in {seconds:.1}s ({:.0} products/s)",
+        count as f64 / seconds
     );
-    Ok(())
+    Ok(created)
 }
 
 #[derive(Deserialize)]
@@ -133,11 +154,9 @@ struct PageCount {
 }
 
 async fn count(client: &Client, url: &str) -> Result<u64> {
-    let text = expect_status(client.get(url), StatusCode::OK)
+    let page: PageCount = expect_json(client.get(url), StatusCode::OK)
         .await
         .with_context(|| format!("GET {url}"))?;
-    let page: PageCount =
-        serde_json::from_str(&text).with_context(|| format!("GET {url} answered {text}"))?;
     Ok(page.count)
 }
 

@@ -35,7 +35,8 @@ pub struct Report {
     connections: usize,
     errors: u64,
     non_2xx: u64,
-    /// From the end of the warm-up until the last worker finished.
+    /// From the start of the measurement (the end of the warm-up) until the
+    /// last worker finished.
     elapsed: Duration,
     sorted: Vec<Duration>,
     first_failure: Option<String>,
@@ -45,11 +46,11 @@ impl Report {
     pub fn new(
         name: &'static str,
         connections: usize,
-        warm_up_end: Instant,
+        start: Instant,
         stats: Vec<WorkerStats>,
     ) -> Self {
         let finished = stats.iter().filter_map(|s| s.finished).max();
-        let elapsed = finished.map_or(Duration::ZERO, |f| f.saturating_duration_since(warm_up_end));
+        let elapsed = finished.map_or(Duration::ZERO, |f| f.saturating_duration_since(start));
         let first_failure = stats.iter().find_map(|s| s.first_failure.clone());
         let errors = stats.iter().map(|s| s.errors).sum();
         let non_2xx = stats.iter().map(|s| s.non_2xx).sum();

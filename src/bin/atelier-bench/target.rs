@@ -27,10 +27,24 @@ pub struct TargetArgs {
     database_url: Option<String>,
 }
 
+/// Runs `bench` with an HTTP client for `connections` concurrent requests,
+/// the API and the outbox folder of the target; see `on_target`.
+pub async fn with_target(
+    connections: usize,
+    args: &TargetArgs,
+    bench: impl AsyncFnOnce(&Client, &Arc<Api>, &Path) -> Result<()>,
+) -> Result<()> {
+    let client = http_client(connections)?;
+    on_target(&client, args, async |api: &Arc<Api>, outbox: &Path| {
+        bench(&client, api, outbox).await
+    })
+    .await
+}
+
 /// Runs `bench` with the API and the outbox folder of the target. A server
 /// the bench started is stopped afterwards, its memory reported and its data
 /// removed, or kept (with the log) when something failed.
-pub async fn on_target(
+async fn on_target(
     client: &Client,
     args: &TargetArgs,
     bench: impl AsyncFnOnce(&Arc<Api>, &Path) -> Result<()>,
@@ -73,7 +87,7 @@ pub async fn on_target(
     server.remove_data_dir()
 }
 
-pub fn http_client(connections: usize) -> Result<Client> {
+fn http_client(connections: usize) -> Result<Client> {
     Client::builder()
         // Traffic goes straight to the target, never through a proxy from the environment.
         .no_proxy()
