@@ -59,6 +59,9 @@ struct CachedCount {
     version: u64,
     at: Instant,
     count: u64,
+    /// One request is recounting this expired entry; the others keep
+    /// answering with it meanwhile instead of all counting at once.
+    refreshing: bool,
 }
 
 /// Writes made by another instance show in counts after at most this long.
@@ -81,7 +84,8 @@ impl StoreService {
     }
 
     /// `select.count()`, reused while the catalog has not changed here and
-    /// for at most `COUNT_TTL`.
+    /// for `COUNT_TTL`; after that one request recounts while the others
+    /// still get the previous count.
     async fn count_cached<E>(&self, select: &Select<E>) -> Result<u64, StoreError>
     where
         E: EntityTrait,
@@ -89,16 +93,24 @@ impl StoreService {
     {
         let key = select.build(self.db.get_database_backend()).to_string();
         let version = self.catalog_version.load(AtomicOrdering::SeqCst);
-        let cached = self.counts.lock().ok().and_then(|counts| {
-            counts
-                .get(&key)
-                .filter(|c| c.version == version && c.at.elapsed() < COUNT_TTL)
-                .map(|c| c.count)
-        });
-        if let Some(count) = cached {
-            return Ok(count);
+        if let Ok(mut counts) = self.counts.lock() {
+            if let Some(cached) = counts.get_mut(&key).filter(|c| c.version == version) {
+                if cached.at.elapsed() < COUNT_TTL || cached.refreshing {
+                    return Ok(cached.count);
+                }
+                cached.refreshing = true;
+            }
         }
-        let count = select.clone().count(&self.db).await?;
+        let count = match select.clone().count(&self.db).await {
+            Ok(count) => count,
+            Err(err) => {
+                // Let the next request try again rather than serving this one forever.
+                if let Ok(mut counts) = self.counts.lock() {
+                    counts.remove(&key);
+                }
+                return Err(err.into());
+            }
+        };
         if let Ok(mut counts) = self.counts.lock() {
             if counts.len() >= MAX_CACHED_COUNTS {
                 counts.clear();
@@ -109,6 +121,7 @@ impl StoreService {
                     version,
                     at: Instant::now(),
                     count,
+                    refreshing: false,
                 },
             );
         }
