@@ -93,13 +93,13 @@ impl StoreService {
     {
         let key = select.build(self.db.get_database_backend()).to_string();
         let version = self.catalog_version.load(AtomicOrdering::SeqCst);
-        if let Ok(mut counts) = self.counts.lock() {
-            if let Some(cached) = counts.get_mut(&key).filter(|c| c.version == version) {
-                if cached.at.elapsed() < COUNT_TTL || cached.refreshing {
-                    return Ok(cached.count);
-                }
-                cached.refreshing = true;
+        if let Ok(mut counts) = self.counts.lock()
+            && let Some(cached) = counts.get_mut(&key).filter(|c| c.version == version)
+        {
+            if cached.at.elapsed() < COUNT_TTL || cached.refreshing {
+                return Ok(cached.count);
             }
+            cached.refreshing = true;
         }
         let count = match select.clone().count(&self.db).await {
             Ok(count) => count,
