@@ -316,8 +316,8 @@ impl StoreService {
             .collect())
     }
 
-    /// Image ids must be uploads of the tailor's own.
-    async fn check_images(
+    /// Image ids must be the owner's own uploads, each once.
+    pub(super) async fn check_images(
         &self,
         tailor: &user::Model,
         raw: &[String],

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::orders::Status;
 use super::{StoreError, StoreService};
-use crate::storage::entities::{order, order_item, product, review, user};
+use crate::storage::entities::{media, order, order_item, product, review, user};
 use crate::validation::FieldErrors;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -24,6 +24,8 @@ pub struct ReviewView {
     pub customer_username: String,
     pub rating: i32,
     pub text: String,
+    /// Image URLs in order.
+    pub images: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -47,6 +49,7 @@ impl StoreService {
         product_id: Uuid,
         rating: Option<i64>,
         text: Option<String>,
+        image_ids: Option<Vec<String>>,
     ) -> Result<(bool, ReviewView), StoreError> {
         let mut errors = FieldErrors::new();
         match rating {
@@ -56,7 +59,15 @@ impl StoreService {
         }
         let text = text.unwrap_or_default().trim().to_string();
         errors.max_len("text", &text, 5000);
+        let images = match &image_ids {
+            Some(raw) => Some(self.check_images(customer, raw, &mut errors).await?),
+            None => None,
+        };
         errors.into_result()?;
+        let image_names = match images {
+            Some(ids) => Some(self.media_names(&ids).await?.join(",")),
+            None => None,
+        };
         self.live_product(product_id)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -78,16 +89,26 @@ impl StoreService {
             customer_id: Set(customer.id),
             rating: Set(rating.unwrap_or(1) as i32),
             text: Set(text),
+            image_names: Set(image_names.clone().unwrap_or_default()),
             created_at: Set(now),
             updated_at: Set(now),
         })
         .on_conflict(
             OnConflict::columns([review::Column::ProductId, review::Column::CustomerId])
-                .update_columns([
-                    review::Column::Rating,
-                    review::Column::Text,
-                    review::Column::UpdatedAt,
-                ])
+                .update_columns(if image_names.is_some() {
+                    vec![
+                        review::Column::Rating,
+                        review::Column::Text,
+                        review::Column::ImageNames,
+                        review::Column::UpdatedAt,
+                    ]
+                } else {
+                    vec![
+                        review::Column::Rating,
+                        review::Column::Text,
+                        review::Column::UpdatedAt,
+                    ]
+                })
                 .to_owned(),
         )
         .exec_without_returning(&self.db)
@@ -100,6 +121,18 @@ impl StoreService {
             .await?
             .ok_or(StoreError::NotFound)?;
         Ok((!existed, view(row, &customer.username)))
+    }
+
+    /// Stored names of these uploads, in the given order.
+    async fn media_names(&self, ids: &[Uuid]) -> Result<Vec<String>, StoreError> {
+        let names: std::collections::HashMap<Uuid, String> = media::Entity::find()
+            .filter(media::Column::Id.is_in(ids.iter().copied()))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m.name))
+            .collect();
+        Ok(ids.iter().filter_map(|id| names.get(id).cloned()).collect())
     }
 
     /// Whether the customer has a delivered (or completed) order with the product.
@@ -204,6 +237,12 @@ fn view(r: review::Model, username: &str) -> ReviewView {
         customer_username: username.to_string(),
         rating: r.rating,
         text: r.text,
+        images: r
+            .image_names
+            .split(',')
+            .filter(|n| !n.is_empty())
+            .map(crate::media::url_of)
+            .collect(),
         created_at: r.created_at,
         updated_at: r.updated_at,
     }

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::helpers::{TestApp, TestUser, body_of, status_and_body};
 
-const JPEG: &[u8] = &[
+pub const JPEG: &[u8] = &[
     0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 2, 3,
 ];
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR";
@@ -22,7 +22,7 @@ fn multipart(field: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn upload(
+pub async fn upload(
     app: &TestApp,
     who: &TestUser,
     filename: &str,

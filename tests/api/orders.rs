@@ -265,6 +265,14 @@ both_backends! {
         let (status, edited) = status_and_body(review(&app, &reviews_url, kemi, 4, "lovely, a bit long").await).await;
         assert_eq!(status, StatusCode::OK, "a second review edits the first");
         assert_eq!(edited["id"], first["id"]);
+        let (_, photo) = crate::media::upload(&app, kemi, "fit.jpg", crate::media::JPEG).await;
+        let (_, foreign) = crate::media::upload(&app, &ade, "shop.jpg", crate::media::JPEG).await;
+        let with_photo = app.post_as(&kemi.access, &reviews_url, json!({"rating": 4, "text": "see", "image_ids": [photo["id"]]})).await;
+        let (status, with_photo) = status_and_body(with_photo).await;
+        assert_eq!(status, StatusCode::OK, "{with_photo}");
+        assert_eq!(with_photo["images"], json!([photo["url"]]));
+        let stolen = app.post_as(&kemi.access, &reviews_url, json!({"rating": 4, "image_ids": [foreign["id"]]})).await;
+        assert_eq!(stolen.status(), StatusCode::BAD_REQUEST, "only your own uploads");
         assert_eq!(review(&app, &reviews_url, &buyers[1].0, 1, "too tight").await.status(), StatusCode::CREATED);
         for bad in [0, 6] {
             assert_eq!(review(&app, &reviews_url, kemi, bad, "").await.status(), StatusCode::BAD_REQUEST);

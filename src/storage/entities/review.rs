@@ -11,6 +11,8 @@ pub struct Model {
     /// 1–5 stars.
     pub rating: i32,
     pub text: String,
+    /// Stored names of the review's images (see `media`), comma-separated, in order.
+    pub image_names: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -11,6 +11,7 @@ mod m0004_reviews;
 mod m0005_media;
 mod m0006_catalog_indexes;
 mod m0007_payments;
+mod m0008_review_images;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_media::Migration),
             Box::new(m0006_catalog_indexes::Migration),
             Box::new(m0007_payments::Migration),
+            Box::new(m0008_review_images::Migration),
         ]
     }
 }

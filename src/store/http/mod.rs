@@ -350,6 +350,8 @@ pub struct ReviewRequest {
     pub rating: Option<i64>,
     #[schema(example = "Perfect fit, beautiful embroidery.")]
     pub text: Option<String>,
+    /// Ids of images you uploaded (`/media/api/upload/`), in order; replaces earlier ones.
+    pub image_ids: Option<Vec<String>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -377,7 +379,13 @@ async fn post_review(
 ) -> Result<(StatusCode, Json<ReviewView>), ApiError> {
     let (created, review) = state
         .store
-        .review_product(&user, product_id(&id)?, body.rating, body.text)
+        .review_product(
+            &user,
+            product_id(&id)?,
+            body.rating,
+            body.text,
+            body.image_ids,
+        )
         .await?;
     let status = if created {
         StatusCode::CREATED
