@@ -131,17 +131,22 @@ impl StoreService {
 
 fn ordered(select: Select<product::Entity>, ordering: Ordering) -> Select<product::Entity> {
     use product::Column as C;
-    let select = match ordering {
-        Ordering::Newest => select,
-        Ordering::PriceAscending => select.order_by_asc(C::EffectivePriceKobo),
-        Ordering::PriceDescending => select.order_by_desc(C::EffectivePriceKobo),
+    // The id (UUID v7, so creation order) breaks ties in the same direction
+    // as the key: one index scan then serves the page without a sort.
+    match ordering {
+        Ordering::Newest => select.order_by_desc(C::Id),
+        Ordering::PriceAscending => select
+            .order_by_asc(C::EffectivePriceKobo)
+            .order_by_asc(C::Id),
+        Ordering::PriceDescending => select
+            .order_by_desc(C::EffectivePriceKobo)
+            .order_by_desc(C::Id),
         Ordering::Rating => select
             .order_by_desc(C::RatingAvgCenti)
-            .order_by_desc(C::RatingCount),
-        Ordering::Popularity => select.order_by_desc(C::FavoritesCount),
-    };
-    // Ids are UUID v7: newest first, and a stable order for equal keys.
-    select.order_by_desc(C::Id)
+            .order_by_desc(C::RatingCount)
+            .order_by_desc(C::Id),
+        Ordering::Popularity => select.order_by_desc(C::FavoritesCount).order_by_desc(C::Id),
+    }
 }
 
 /// Makes user input literal inside a LIKE pattern.

@@ -12,6 +12,7 @@ mod m0005_media;
 mod m0006_catalog_indexes;
 mod m0007_payments;
 mod m0008_review_images;
+mod m0009_catalog_order_indexes;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_catalog_indexes::Migration),
             Box::new(m0007_payments::Migration),
             Box::new(m0008_review_images::Migration),
+            Box::new(m0009_catalog_order_indexes::Migration),
         ]
     }
 }
