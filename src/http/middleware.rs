@@ -69,17 +69,26 @@ pub async fn record_metrics(req: Request, next: Next) -> Response {
     response
 }
 
-/// The router (405) and the timeout layer (503) answer with empty bodies;
-/// clients expect DRF's shape on every error.
+/// The router (405), the timeout layer (503) and axum's own extractor
+/// rejections (plain text) do not answer in DRF's shape; clients expect it on
+/// every error, so such responses are rewritten here, keeping their text.
 pub async fn json_error_bodies(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let response = next.run(req).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error())
-        || response.headers().contains_key(header::CONTENT_TYPE)
-    {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let text = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
     let error = match status {
         StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
             status,
@@ -91,6 +100,8 @@ pub async fn json_error_bodies(req: Request, next: Next) -> Response {
             "timeout",
             "The request took too long. Try again.",
         ),
+        StatusCode::PAYLOAD_TOO_LARGE => crate::http::extract::payload_too_large(),
+        _ if !text.is_empty() => ApiError::new(status, "error", text),
         _ => ApiError::new(
             status,
             "error",
@@ -98,8 +109,8 @@ pub async fn json_error_bodies(req: Request, next: Next) -> Response {
         ),
     };
     let mut json = error.into_response();
-    if let Some(allow) = response.headers().get(header::ALLOW) {
-        json.headers_mut().insert(header::ALLOW, allow.clone());
+    if let Some(allow) = allow {
+        json.headers_mut().insert(header::ALLOW, allow);
     }
     json
 }

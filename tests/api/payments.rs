@@ -118,6 +118,12 @@ both_backends! {
         assert_eq!(paid["payment"]["status"], "paid");
         let paid_events = paid["timeline"].as_array().unwrap().iter().filter(|e| e["status"] == "paid").count();
         assert_eq!(paid_events, 1, "replays change nothing");
+        let huge = "x".repeat(1024 * 1024 + 100);
+        let oversized = app.client.post(app.url("/shop/api/payments/webhook/paystack/"))
+            .header("x-paystack-signature", sign(&huge, SECRET)).body(huge).send().await.unwrap();
+        let (status, body) = status_and_body(oversized).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(body["code"], "payload_too_large");
         let (unknown, unknown_signature) = charge_success("atl_unknown", 1, "NGN");
         assert_eq!(webhook(&app, &unknown, &unknown_signature).await, StatusCode::OK);
 
