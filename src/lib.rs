@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod housekeeping;
 pub mod http;
 pub mod idempotency;
 pub mod mail;

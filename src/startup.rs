@@ -62,7 +62,7 @@ impl Application {
             .auth
             .failure_window
             .max(settings.auth.email_cooldown);
-        crate::auth::housekeeping::spawn_purger(db.clone(), longest_window, PURGE_EVERY);
+        crate::housekeeping::spawn_purger(db.clone(), longest_window, PURGE_EVERY);
         let auth = Arc::new(auth);
         let payments = &settings.payments;
         let paystack = payments

@@ -7,7 +7,6 @@
 mod account;
 mod codes;
 mod error;
-pub mod housekeeping;
 pub mod http;
 mod password;
 mod recovery;

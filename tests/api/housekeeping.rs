@@ -1,9 +1,11 @@
 use std::time::Duration;
 
-use atelier::auth::housekeeping::{Purged, purge_expired};
-use atelier::storage::entities::{one_time_code, refresh_token, throttle, token_family};
+use atelier::housekeeping::{Purged, purge_expired};
+use atelier::storage::entities::{
+    idempotency_key, one_time_code, refresh_token, throttle, token_family,
+};
 use reqwest::StatusCode;
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait};
 
 use crate::both_backends;
 use crate::helpers::{PASSWORD, TestApp};
@@ -24,8 +26,21 @@ both_backends! {
         assert_eq!(fresh.status(), StatusCode::OK, "a login after the others expired");
 
         let db = atelier::storage::connect(&app.database.url, 2, Duration::from_secs(2)).await.unwrap();
+        for (key, age_hours) in [("old", 25), ("recent", 1)] {
+            idempotency_key::Entity::insert(idempotency_key::ActiveModel {
+                key: Set(key.into()),
+                request_hash: Set("h".into()),
+                response_status: Set(Some(201)),
+                response_body: Set(Some("{}".into())),
+                created_at: Set(chrono::Utc::now() - chrono::Duration::hours(age_hours)),
+            })
+            .exec_without_returning(&db)
+            .await
+            .unwrap();
+        }
         let purged = purge_expired(&db, Duration::from_secs(1)).await.unwrap();
-        assert_eq!(purged, Purged { codes: 1, refresh_tokens: 1, logins: 1, throttles: 1 });
+        assert_eq!(purged, Purged { codes: 1, refresh_tokens: 1, logins: 1, throttles: 1, idempotency_keys: 1 });
+        assert_eq!(idempotency_key::Entity::find().count(&db).await.unwrap(), 1, "the recent key stays");
         assert_eq!(one_time_code::Entity::find().count(&db).await.unwrap(), 0);
         assert_eq!(refresh_token::Entity::find().count(&db).await.unwrap(), 1, "the fresh login stays");
         assert_eq!(token_family::Entity::find().count(&db).await.unwrap(), 1);

@@ -1,5 +1,6 @@
 //! Deleting rows that can no longer matter: expired codes and refresh tokens,
-//! logins with no token left, and counters whose window has passed.
+//! logins with no token left, counters whose window has passed, and
+//! idempotency keys older than a day (clients retry within minutes).
 
 use std::time::Duration;
 
@@ -8,7 +9,9 @@ use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::storage::StorageError;
-use crate::storage::entities::{one_time_code, refresh_token, throttle, token_family};
+use crate::storage::entities::{
+    idempotency_key, one_time_code, refresh_token, throttle, token_family,
+};
 
 /// Rows removed by one purge, by table.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -17,7 +20,11 @@ pub struct Purged {
     pub refresh_tokens: u64,
     pub logins: u64,
     pub throttles: u64,
+    pub idempotency_keys: u64,
 }
+
+/// How long a checkout's answer is kept for retries.
+pub const IDEMPOTENCY_KEY_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// `longest_window` is the longest throttle window in use: older counters are dead.
 pub async fn purge_expired(
@@ -50,11 +57,17 @@ pub async fn purge_expired(
         .exec(db)
         .await?
         .rows_affected;
+    let idempotency_keys = idempotency_key::Entity::delete_many()
+        .filter(idempotency_key::Column::CreatedAt.lt(now - IDEMPOTENCY_KEY_LIFETIME))
+        .exec(db)
+        .await?
+        .rows_affected;
     Ok(Purged {
         codes,
         refresh_tokens,
         logins,
         throttles,
+        idempotency_keys,
     })
 }
 
