@@ -111,7 +111,7 @@ impl AuthService {
     pub async fn refresh(&self, refresh: Option<String>) -> Result<TokenPair, AuthError> {
         let token = required_token("refresh", refresh)?;
         let claims = self.tokens.decode(&token, TokenType::Refresh)?;
-        if !token_store::use_once(&self.db, claims.jti).await? {
+        let Some(family) = token_store::use_once(&self.db, claims.jti).await? else {
             if let Some(row) = token_store::family_of(&self.db, claims.jti).await?
                 && row.used_at.is_some()
             {
@@ -119,12 +119,8 @@ impl AuthService {
                 token_store::revoke_family(&self.db, row.family_id).await?;
             }
             return Err(AuthError::TokenInvalid);
-        }
+        };
         let user = self.live_user(claims.user_id, claims.ver).await?;
-        let family = token_store::family_of(&self.db, claims.jti)
-            .await?
-            .ok_or(AuthError::TokenInvalid)?
-            .family_id;
         self.issue_pair(&user, family).await
     }
 

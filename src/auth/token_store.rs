@@ -42,9 +42,10 @@ pub async fn record(
     Ok(())
 }
 
-/// Marks the token used if it is unused, unexpired and its family is alive.
-/// One atomic update: of several racing callers exactly one gets `true`.
-pub async fn use_once(db: &DatabaseConnection, jti: Uuid) -> Result<bool, StorageError> {
+/// Marks the token used if it is unused, unexpired and its family is alive,
+/// and returns its family. One atomic update: of several racing callers
+/// exactly one gets `Some`.
+pub async fn use_once(db: &DatabaseConnection, jti: Uuid) -> Result<Option<Uuid>, StorageError> {
     use refresh_token::Column;
     let now = Utc::now();
     let live_families = Query::select()
@@ -58,9 +59,9 @@ pub async fn use_once(db: &DatabaseConnection, jti: Uuid) -> Result<bool, Storag
         .filter(Column::UsedAt.is_null())
         .filter(Column::ExpiresAt.gt(now))
         .filter(Column::FamilyId.in_subquery(live_families))
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    Ok(result.rows_affected == 1)
+    Ok(result.first().map(|row| row.family_id))
 }
 
 pub async fn family_of(
