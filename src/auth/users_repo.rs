@@ -110,11 +110,7 @@ pub async fn list(
         );
     }
     let count = query.clone().count(db).await?;
-    let offset = listing
-        .page
-        .saturating_sub(1)
-        .checked_mul(listing.page_size);
-    let Some(offset) = offset.filter(|o| *o < count || listing.page == 1) else {
+    let Some(offset) = crate::storage::page_offset(listing.page, listing.page_size, count) else {
         return Ok(None);
     };
     let rows = query

@@ -137,8 +137,30 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))
 }
 
+/// The row offset of a 1-based page, or `None` when the page lies past the
+/// last one (page 1 always exists, even when empty) or cannot be addressed.
+pub fn page_offset(page: u64, page_size: u64, count: u64) -> Option<u64> {
+    page.checked_sub(1)?
+        .checked_mul(page_size)
+        .filter(|offset| *offset < count || page == 1)
+}
+
 /// Readiness: can the database answer a trivial query?
 pub async fn ping(db: &DatabaseConnection) -> Result<(), StorageError> {
     db.execute_unprepared("SELECT 1").await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_offset;
+
+    #[test]
+    fn pages_past_the_end_or_out_of_range_have_no_offset() {
+        assert_eq!(page_offset(1, 20, 0), Some(0));
+        assert_eq!(page_offset(2, 20, 25), Some(20));
+        assert_eq!(page_offset(3, 20, 40), None);
+        assert_eq!(page_offset(0, 20, 40), None);
+        assert_eq!(page_offset(u64::MAX, 100, 40), None);
+    }
 }

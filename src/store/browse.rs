@@ -95,8 +95,7 @@ impl StoreService {
         page_size: u64,
     ) -> Result<Option<ProductPage>, StoreError> {
         let count = self.count_cached(&select).await?;
-        let offset = page.saturating_sub(1).checked_mul(page_size);
-        let Some(offset) = offset.filter(|o| *o < count || page == 1) else {
+        let Some(offset) = crate::storage::page_offset(page, page_size, count) else {
             return Ok(None);
         };
         let rows = select.offset(offset).limit(page_size).all(&self.db).await?;

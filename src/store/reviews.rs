@@ -200,8 +200,7 @@ impl StoreService {
             .ok_or(StoreError::NotFound)?;
         let select = review::Entity::find().filter(review::Column::ProductId.eq(product_id));
         let count = select.clone().count(&self.db).await?;
-        let offset = page.saturating_sub(1).checked_mul(page_size);
-        let Some(offset) = offset.filter(|o| *o < count || page == 1) else {
+        let Some(offset) = crate::storage::page_offset(page, page_size, count) else {
             return Ok(None);
         };
         let rows = select
