@@ -194,10 +194,7 @@ impl StoreService {
             .filter(cart_item::Column::UserId.eq(customer.id))
             .exec(&txn)
             .await?;
-        let mut views = Vec::with_capacity(orders.len());
-        for row in orders {
-            views.push(self.order_view(&txn, row).await?);
-        }
+        let views = self.order_views(&txn, orders).await?;
         txn.commit().await?;
         self.catalog_changed();
         tracing::info!(customer_id = %customer.id, orders = views.len(), online, "checkout");

@@ -2,6 +2,8 @@
 //! name the current state; cancelling returns the stock and, when paid,
 //! records a refund.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -165,8 +167,7 @@ impl StoreService {
             select = select.filter(order::Column::Status.eq(status));
         }
         let count = select.clone().count(&self.db).await?;
-        let offset = page.saturating_sub(1).checked_mul(page_size);
-        let Some(offset) = offset.filter(|o| *o < count || page == 1) else {
+        let Some(offset) = crate::storage::page_offset(page, page_size, count) else {
             return Ok(None);
         };
         let rows = select
@@ -175,10 +176,7 @@ impl StoreService {
             .limit(page_size)
             .all(&self.db)
             .await?;
-        let mut orders = Vec::with_capacity(rows.len());
-        for row in rows {
-            orders.push(self.order_view(&self.db, row).await?);
-        }
+        let orders = self.order_views(&self.db, rows).await?;
         Ok(Some(OrderPage { count, orders }))
     }
 
@@ -316,66 +314,91 @@ impl StoreService {
         conn: &impl ConnectionTrait,
         row: order::Model,
     ) -> Result<OrderView, StoreError> {
-        let items = order_item::Entity::find()
-            .filter(order_item::Column::OrderId.eq(row.id))
+        let mut views = self.order_views(conn, vec![row]).await?;
+        views.pop().ok_or(StoreError::NotFound)
+    }
+
+    /// Views of several orders with two queries for all their items and
+    /// events, not two per order.
+    pub(super) async fn order_views(
+        &self,
+        conn: &impl ConnectionTrait,
+        rows: Vec<order::Model>,
+    ) -> Result<Vec<OrderView>, StoreError> {
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut items: HashMap<Uuid, Vec<OrderItemView>> = HashMap::new();
+        for i in order_item::Entity::find()
+            .filter(order_item::Column::OrderId.is_in(ids.iter().copied()))
             .order_by_asc(order_item::Column::Id)
             .all(conn)
-            .await?;
-        let events = order_event::Entity::find()
-            .filter(order_event::Column::OrderId.eq(row.id))
+            .await?
+        {
+            items.entry(i.order_id).or_default().push(OrderItemView {
+                product_id: i.product_id,
+                variant_id: i.variant_id,
+                product_name: i.product_name,
+                size: i.size,
+                color: i.color,
+                unit_price: i.unit_price_kobo,
+                quantity: i.quantity,
+                line_total: i.line_total_kobo,
+            });
+        }
+        let mut events: HashMap<Uuid, Vec<OrderEventView>> = HashMap::new();
+        for e in order_event::Entity::find()
+            .filter(order_event::Column::OrderId.is_in(ids.iter().copied()))
             .order_by_asc(order_event::Column::Id)
             .all(conn)
-            .await?;
-        let payment_status = if row.refund_kobo > 0 {
-            "refunded"
-        } else if row.payment_method == "pay_on_delivery" {
-            "on_delivery"
-        } else if row.status == Status::PendingPayment.as_str()
-            || (row.status == Status::Cancelled.as_str() && row.refund_kobo == 0)
+            .await?
         {
-            "pending"
-        } else {
-            "paid"
-        };
-        Ok(OrderView {
-            id: row.id,
-            customer_id: row.customer_id,
-            tailor_id: row.tailor_id,
-            status: row.status.clone(),
-            subtotal: row.subtotal_kobo,
-            total: row.total_kobo,
-            currency: row.currency.clone(),
-            delivery_address: row.delivery_address.clone(),
-            payment: PaymentView {
-                method: row.payment_method.clone(),
-                status: payment_status.into(),
-                refunded: row.refund_kobo,
-            },
-            items: items
-                .into_iter()
-                .map(|i| OrderItemView {
-                    product_id: i.product_id,
-                    variant_id: i.variant_id,
-                    product_name: i.product_name,
-                    size: i.size,
-                    color: i.color,
-                    unit_price: i.unit_price_kobo,
-                    quantity: i.quantity,
-                    line_total: i.line_total_kobo,
-                })
-                .collect(),
-            timeline: events
-                .into_iter()
-                .map(|e| OrderEventView {
-                    status: e.status,
-                    actor_id: e.actor_id,
-                    note: e.note,
-                    at: e.created_at,
-                })
-                .collect(),
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        })
+            events.entry(e.order_id).or_default().push(OrderEventView {
+                status: e.status,
+                actor_id: e.actor_id,
+                note: e.note,
+                at: e.created_at,
+            });
+        }
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let items = items.remove(&row.id).unwrap_or_default();
+                let timeline = events.remove(&row.id).unwrap_or_default();
+                view(row, items, timeline)
+            })
+            .collect())
+    }
+}
+
+fn view(row: order::Model, items: Vec<OrderItemView>, timeline: Vec<OrderEventView>) -> OrderView {
+    let payment_status = if row.refund_kobo > 0 {
+        "refunded"
+    } else if row.payment_method == "pay_on_delivery" {
+        "on_delivery"
+    } else if row.status == Status::PendingPayment.as_str()
+        || (row.status == Status::Cancelled.as_str() && row.refund_kobo == 0)
+    {
+        "pending"
+    } else {
+        "paid"
+    };
+    OrderView {
+        id: row.id,
+        customer_id: row.customer_id,
+        tailor_id: row.tailor_id,
+        status: row.status,
+        subtotal: row.subtotal_kobo,
+        total: row.total_kobo,
+        currency: row.currency,
+        delivery_address: row.delivery_address,
+        payment: PaymentView {
+            method: row.payment_method,
+            status: payment_status.into(),
+            refunded: row.refund_kobo,
+        },
+        items,
+        timeline,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
     }
 }
 
