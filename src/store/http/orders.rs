@@ -176,7 +176,8 @@ async fn remove_cart_item(
         (status = 201, description = "Orders placed", body = CheckoutBody),
         (status = 400, description = "Field errors, empty cart, or no Idempotency-Key", body = Object),
         (status = 409, description = "`out_of_stock` (says what is left), `unavailable`, or `request_in_progress`", body = ErrorBody),
-        (status = 422, description = "`idempotency_key_reused` with another body", body = ErrorBody)))]
+        (status = 422, description = "`idempotency_key_reused` with another body", body = ErrorBody),
+        (status = 502, description = "`payment_provider_error`: Paystack unreachable or refused; nothing changed", body = ErrorBody)))]
 async fn checkout(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
