@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::chat::ChatSettings;
+
 /// Every setting, as flags with an environment-variable twin.
 #[derive(Args, Clone, Debug)]
 pub struct ConfigArgs {
@@ -83,6 +85,18 @@ pub struct ConfigArgs {
     /// Orders still unpaid after this long are cancelled and their stock returned.
     #[arg(long, env = "ATELIER_UNPAID_ORDER_TTL_SECS", default_value_t = 1800)]
     pub unpaid_order_ttl_secs: u64,
+    /// `redis://host:port`: fan chat events out to every instance through Redis. Unset: one process.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Chat messages one user may send per minute (per instance); 0 turns the limit off.
+    #[arg(long, env = "ATELIER_CHAT_SEND_PER_MINUTE", default_value_t = 120)]
+    pub chat_send_per_minute: u32,
+    /// Seconds between server pings on chat sockets; a socket silent for two intervals is closed.
+    #[arg(long, env = "ATELIER_CHAT_PING_SECS", default_value_t = 20)]
+    pub chat_ping_secs: u64,
+    /// Seconds a chat socket has to send its auth frame.
+    #[arg(long, env = "ATELIER_CHAT_AUTH_TIMEOUT_SECS", default_value_t = 5)]
+    pub chat_auth_timeout_secs: u64,
     /// `text` or `json`.
     #[arg(long, env = "ATELIER_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -104,6 +118,7 @@ pub struct Settings {
     pub db_acquire_timeout: Duration,
     pub auth: AuthSettings,
     pub payments: PaymentSettings,
+    pub chat: ChatSettings,
 }
 
 #[derive(Clone)]
@@ -198,6 +213,14 @@ impl ConfigArgs {
                 paystack_secret_key: self.paystack_secret_key.filter(|k| !k.is_empty()),
                 paystack_base_url: self.paystack_base_url.trim_end_matches('/').to_string(),
                 unpaid_order_ttl: Duration::from_secs(self.unpaid_order_ttl_secs.max(1)),
+            },
+            chat: ChatSettings {
+                send_limit: self.chat_send_per_minute,
+                send_window: Duration::from_secs(60),
+                ping_interval: Duration::from_secs(self.chat_ping_secs.clamp(1, 3600)),
+                auth_timeout: Duration::from_secs(self.chat_auth_timeout_secs.clamp(1, 300)),
+                redis_url: self.redis_url.filter(|u| !u.trim().is_empty()),
+                ..ChatSettings::default()
             },
             auth: AuthSettings {
                 access_token_ttl: Duration::from_secs(self.access_token_ttl_secs),

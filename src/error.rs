@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::AuthError;
+use crate::chat::ChatError;
 use crate::media::MediaError;
 use crate::storage::StorageError;
 use crate::store::StoreError;
@@ -69,6 +70,33 @@ impl ApiError {
             "not_authenticated",
             "Authentication credentials were not provided.",
         )
+    }
+
+    /// The code and detail of this error as the WebSocket reports it: the
+    /// same words the REST API would answer with.
+    pub fn code_and_detail(self) -> (&'static str, serde_json::Value) {
+        match self {
+            ApiError::Validation(errors) => {
+                ("invalid", serde_json::to_value(errors).unwrap_or_default())
+            }
+            ApiError::Detail { code, detail, .. } => (code, detail.into()),
+            ApiError::Throttled(RetryAfter(wait)) => (
+                "throttled",
+                format!(
+                    "Sending too fast. Try again in {} seconds.",
+                    wait.as_secs().max(1)
+                )
+                .into(),
+            ),
+            ApiError::Unavailable => (
+                "service_unavailable",
+                "The service is temporarily unavailable. Try again shortly.".into(),
+            ),
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                ("error", "A server error occurred.".into())
+            }
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -181,6 +209,19 @@ impl From<StoreError> for ApiError {
                 )
             }
             StoreError::Storage(e) => e.into(),
+        }
+    }
+}
+
+impl From<ChatError> for ApiError {
+    fn from(err: ChatError) -> Self {
+        match err {
+            ChatError::Invalid(errors) => ApiError::Validation(errors),
+            ChatError::NotFound => ApiError::not_found(),
+            ChatError::Forbidden(code, why) => ApiError::new(StatusCode::FORBIDDEN, code, why),
+            ChatError::Conflict(code, why) => ApiError::new(StatusCode::CONFLICT, code, why),
+            ChatError::Throttled(wait) => ApiError::Throttled(wait),
+            ChatError::Storage(e) => e.into(),
         }
     }
 }

@@ -1,10 +1,11 @@
 //! Atelier: the API behind the tailoring marketplace's mobile app.
 //!
 //! Layers, outermost first: `http` (shared extractors, middleware, errors on the
-//! wire), feature areas (`auth`, each with its own `http`, services and
+//! wire), feature areas (`auth`, `store`, `media`, `chat`, each with its own `http`, services and
 //! queries), and `storage` (connection, entities, migrations).
 
 pub mod auth;
+pub mod chat;
 pub mod config;
 pub mod error;
 pub mod housekeeping;

@@ -21,6 +21,7 @@ Errors: validation errors are `{\"field\": [\"message\"]}`; all others `{\"detai
         (name = "auth", description = "Accounts, sessions and users"),
         (name = "shop", description = "Categories, products, the catalog and favourites"),
         (name = "media", description = "Image uploads"),
+        (name = "chat", description = "Conversations and messages (live delivery: the WebSocket at `/ws/chat/`, described in the README)"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -48,6 +49,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::auth::http::routes())
         .merge(crate::store::http::routes())
         .merge(crate::media::http::routes())
+        .merge(crate::chat::http::routes())
 }
 
 pub fn spec() -> utoipa::openapi::OpenApi {

@@ -20,6 +20,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::AuthService;
+use crate::chat::ChatService;
 use crate::config::{Settings, mask_url};
 use crate::http::middleware;
 use crate::idempotency::IdempotencyStore;
@@ -31,12 +32,14 @@ use crate::store::StoreService;
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 const EMAIL_DRAIN_LIMIT: Duration = Duration::from_secs(20);
+const SOCKET_CLOSE_LIMIT: Duration = Duration::from_secs(3);
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
     db: DatabaseConnection,
     auth: Arc<AuthService>,
+    chat: Arc<ChatService>,
 }
 
 impl Application {
@@ -76,6 +79,7 @@ impl Application {
             payments.unpaid_order_ttl,
         ));
         store.clone().spawn_expiry();
+        let chat = crate::chat::ChatService::new(db.clone(), settings.chat.clone()).await?;
         let state = AppState {
             db: db.clone(),
             auth: auth.clone(),
@@ -87,6 +91,7 @@ impl Application {
                 settings.max_upload_bytes,
             )),
             metrics: metrics_handle(),
+            chat: chat.clone(),
         };
         let router = router(state, &settings);
         let listener = TcpListener::bind(settings.listen)
@@ -97,6 +102,7 @@ impl Application {
             router,
             db,
             auth,
+            chat,
         })
     }
 
@@ -112,6 +118,13 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(address = %self.local_addr(), "listening");
+        // Sockets are told to close when the signal comes, so that draining
+        // requests is not held up by connections that never end on their own.
+        let chat = self.chat.clone();
+        let shutdown = async move {
+            shutdown.await;
+            chat.close_all_sockets();
+        };
         let service = tower::Layer::layer(
             &tower::util::MapRequestLayer::new(middleware::trim_trailing_slash),
             self.router,
@@ -124,6 +137,7 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await?;
+        self.chat.sockets_closed(SOCKET_CLOSE_LIMIT).await;
         self.auth.finish_sending(EMAIL_DRAIN_LIMIT).await;
         let _ = self.db.close().await;
         tracing::info!("stopped");
@@ -133,30 +147,34 @@ impl Application {
 
 pub fn router(state: AppState, settings: &Settings) -> Router {
     let (api, spec) = crate::openapi::api_router().split_for_parts();
-    api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", spec))
-        .fallback(middleware::not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(crate::auth::http::ip_limit_layer(
-            settings.rate_limit_ip_per_minute,
-            settings.trust_forwarded_for,
-        ))
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(middleware::request_span)
-                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
-                )
-                .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(axum::middleware::from_fn(middleware::record_metrics))
-                .layer(axum::middleware::from_fn(middleware::json_error_bodies))
-                .layer(TimeoutLayer::with_status_code(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Duration::from_secs(30),
-                )),
-        )
-        .with_state(state)
+    api.route(
+        "/ws/chat",
+        axum::routing::get(crate::chat::http::ws::chat_socket),
+    )
+    .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", spec))
+    .fallback(middleware::not_found)
+    .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    .layer(crate::auth::http::ip_limit_layer(
+        settings.rate_limit_ip_per_minute,
+        settings.trust_forwarded_for,
+    ))
+    .layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(middleware::request_span)
+                    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+            )
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(axum::middleware::from_fn(middleware::record_metrics))
+            .layer(axum::middleware::from_fn(middleware::json_error_bodies))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Duration::from_secs(30),
+            )),
+    )
+    .with_state(state)
 }
 
 /// One recorder per process (tests run many apps in one process).

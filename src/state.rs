@@ -4,6 +4,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::AuthService;
+use crate::chat::ChatService;
 use crate::idempotency::IdempotencyStore;
 use crate::media::MediaService;
 use crate::store::StoreService;
@@ -16,5 +17,6 @@ pub struct AppState {
     pub store: Arc<StoreService>,
     pub idempotency: IdempotencyStore,
     pub media: Arc<MediaService>,
+    pub chat: Arc<ChatService>,
     pub metrics: PrometheusHandle,
 }

@@ -56,6 +56,15 @@ impl FieldErrors {
         }
     }
 
+    /// The same errors with one field under another name (for an old API
+    /// whose fields are named differently).
+    pub fn renamed(mut self, from: &str, to: &str) -> Self {
+        if let Some(messages) = self.0.remove(from) {
+            self.0.entry(to.to_string()).or_default().extend(messages);
+        }
+        self
+    }
+
     pub fn max_len(&mut self, field: &str, value: &str, max: usize) {
         if value.chars().count() > max {
             self.add(

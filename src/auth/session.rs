@@ -145,8 +145,15 @@ impl AuthService {
 
     /// The user behind an access token, if the token is still good.
     pub async fn authenticate(&self, access: &str) -> Result<user::Model, AuthError> {
+        Ok(self.authenticate_until(access).await?.0)
+    }
+
+    /// The user and when the token expires (Unix seconds), for connections
+    /// that outlive one request and must end when their token does.
+    pub async fn authenticate_until(&self, access: &str) -> Result<(user::Model, i64), AuthError> {
         let claims = self.tokens.decode(access, TokenType::Access)?;
-        self.live_user(claims.user_id, claims.ver).await
+        let user = self.live_user(claims.user_id, claims.ver).await?;
+        Ok((user, claims.exp))
     }
 
     async fn live_user(&self, id: Uuid, version: i32) -> Result<user::Model, AuthError> {

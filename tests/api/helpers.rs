@@ -158,6 +158,7 @@ pub fn test_settings(database_url: &str, data_dir: PathBuf, smtp_url: String) ->
             paystack_base_url: "http://127.0.0.1:9".into(),
             unpaid_order_ttl: Duration::from_secs(1800),
         },
+        chat: atelier::chat::ChatSettings::default(),
         auth: AuthSettings {
             access_token_ttl: Duration::from_secs(900),
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
@@ -321,11 +322,20 @@ impl TestApp {
     /// Another server on the same database and secret key, as behind a load
     /// balancer. It stops when the returned sender is dropped.
     pub async fn second_instance(&self) -> (String, oneshot::Sender<()>) {
-        let settings = test_settings(
+        self.second_instance_with(|_| {}).await
+    }
+
+    /// As `second_instance`, with settings adjusted by `tweak`.
+    pub async fn second_instance_with(
+        &self,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> (String, oneshot::Sender<()>) {
+        let mut settings = test_settings(
             &self.database.url,
             self.database.data_dir(),
             self.smtp.url(),
         );
+        tweak(&mut settings);
         start_server(settings).await
     }
 

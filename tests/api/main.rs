@@ -4,6 +4,10 @@
 mod helpers;
 mod smtp;
 
+mod chat;
+mod chat_cluster;
+mod chat_support;
+mod chat_ws;
 mod concurrency;
 mod errors;
 mod housekeeping;

@@ -2,9 +2,14 @@
 
 pub mod cart_item;
 pub mod category;
+pub mod chat_presence;
+pub mod conversation;
+pub mod conversation_member;
 pub mod favorite;
 pub mod idempotency_key;
 pub mod media;
+pub mod message;
+pub mod message_report;
 pub mod one_time_code;
 pub mod order;
 pub mod order_event;
@@ -18,3 +23,4 @@ pub mod review;
 pub mod throttle;
 pub mod token_family;
 pub mod user;
+pub mod user_block;

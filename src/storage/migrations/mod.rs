@@ -13,6 +13,7 @@ mod m0006_catalog_indexes;
 mod m0007_payments;
 mod m0008_review_images;
 mod m0009_catalog_order_indexes;
+mod m0010_chat;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_payments::Migration),
             Box::new(m0008_review_images::Migration),
             Box::new(m0009_catalog_order_indexes::Migration),
+            Box::new(m0010_chat::Migration),
         ]
     }
 }

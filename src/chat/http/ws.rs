@@ -1,0 +1,458 @@
+//! The chat WebSocket (`/ws/chat/`): one socket per device carries all of a
+//! user's conversations. The protocol, frame by frame, is in the README.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::time::{Instant, sleep_until};
+use uuid::Uuid;
+
+use crate::auth::AuthError;
+use crate::chat::{
+    ChatError, ChatService, Event, MessageView, Registration, SendInput, SeqTracker,
+};
+use crate::error::ApiError;
+use crate::http::extract::ApiQuery;
+use crate::state::AppState;
+use crate::storage::entities::user;
+
+/// Close codes the client can act on (4000-4999 are the application's).
+pub mod close {
+    /// The token is missing, invalid or revoked: sign in or refresh, then reconnect.
+    pub const INVALID_TOKEN: u16 = 4001;
+    /// No `auth` frame within the time allowed.
+    pub const AUTH_TIMEOUT: u16 = 4002;
+    /// The access token expired: refresh it and reconnect (then resume).
+    pub const TOKEN_EXPIRED: u16 = 4003;
+    /// The socket fell too far behind: reconnect and resume.
+    pub const TOO_SLOW: u16 = 4004;
+    /// Nothing heard (not even a pong) for two ping intervals.
+    pub const NO_PONG: u16 = 4005;
+    /// The server is shutting down: reconnect (to another instance) and resume.
+    pub const GOING_AWAY: u16 = 1001;
+    /// The database could not be reached while signing in: try again.
+    pub const TRY_AGAIN: u16 = 1013;
+}
+
+const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Small buffers keep an idle socket cheap; they grow while a frame needs it.
+const BUFFER_BYTES: usize = 4 * 1024;
+const REPLAY_PAGE: u64 = 200;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SocketParams {
+    token: Option<String>,
+}
+
+/// Upgrades to the chat socket. Not part of the OpenAPI document: the README
+/// describes the protocol.
+pub async fn chat_socket(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<SocketParams>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade
+        .read_buffer_size(BUFFER_BYTES)
+        .write_buffer_size(0)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| run(state, socket, params.token))
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type")]
+enum ClientFrame {
+    #[serde(rename = "auth")]
+    Auth {},
+    #[serde(rename = "send")]
+    Send {
+        conversation_id: Uuid,
+        client_id: Option<String>,
+        text: Option<String>,
+        attachment_ids: Option<Vec<String>>,
+    },
+    #[serde(rename = "typing")]
+    Typing { conversation_id: Uuid },
+    #[serde(rename = "read")]
+    Read { conversation_id: Uuid, seq: i64 },
+    #[serde(rename = "resume")]
+    Resume {
+        #[serde(default)]
+        conversations: HashMap<Uuid, i64>,
+    },
+    #[serde(rename = "ping")]
+    Ping {},
+}
+
+#[derive(Deserialize)]
+struct AuthFrame {
+    #[serde(rename = "type")]
+    kind: String,
+    token: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type")]
+enum Reply<'a> {
+    #[serde(rename = "ready")]
+    Ready { user_id: Uuid, expires_at: i64 },
+    #[serde(rename = "ack")]
+    Ack {
+        client_id: &'a str,
+        duplicate: bool,
+        message: &'a MessageView,
+    },
+    #[serde(rename = "read.ok")]
+    ReadOk {
+        conversation_id: Uuid,
+        last_read_seq: i64,
+        unread_count: i64,
+    },
+    #[serde(rename = "resume.done")]
+    ResumeDone { conversations: HashMap<Uuid, i64> },
+    #[serde(rename = "pong")]
+    Pong,
+    #[serde(rename = "token.expired")]
+    TokenExpired,
+    #[serde(rename = "error")]
+    Error {
+        /// The `type` of the frame that failed (`send`, `read`...), if known.
+        request: Option<&'a str>,
+        client_id: Option<&'a str>,
+        code: &'a str,
+        detail: serde_json::Value,
+    },
+}
+
+fn close_frame(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }))
+}
+
+async fn run(state: AppState, mut socket: WebSocket, query_token: Option<String>) {
+    let chat = state.chat.clone();
+    let (user, expires_at) = match authenticate(
+        &state,
+        &mut socket,
+        query_token,
+        chat.settings().auth_timeout,
+    )
+    .await
+    {
+        Ok(signed_in) => signed_in,
+        Err(frame) => {
+            let _ = socket.send(frame).await;
+            return;
+        }
+    };
+    let registration = chat.hub().register(user.id, chat.settings().socket_queue);
+    let id = registration.id;
+    let mut session = Session {
+        chat: chat.clone(),
+        user,
+        socket,
+        sent: SeqTracker::default(),
+    };
+    let goodbye = session.serve(registration, expires_at).await;
+    if let Some(frame) = goodbye {
+        let _ = tokio::time::timeout(Duration::from_secs(1), session.socket.send(frame)).await;
+    }
+    let user_id = session.user.id;
+    drop(session);
+    let last_here = chat.hub().unregister(user_id, id);
+    if let Err(e) = chat.left(user_id, last_here).await {
+        tracing::warn!(error = %e, "chat: could not record last seen");
+    }
+}
+
+/// The token from the query string, or from the first frame.
+async fn authenticate(
+    state: &AppState,
+    socket: &mut WebSocket,
+    query_token: Option<String>,
+    wait: Duration,
+) -> Result<(user::Model, i64), Message> {
+    let token = match query_token.filter(|t| !t.is_empty()) {
+        Some(token) => token,
+        None => match tokio::time::timeout(wait, first_text(socket)).await {
+            Err(_) => return Err(close_frame(close::AUTH_TIMEOUT, "send an auth frame first")),
+            Ok(None) => return Err(close_frame(close::INVALID_TOKEN, "expected an auth frame")),
+            Ok(Some(text)) => match serde_json::from_str::<AuthFrame>(&text) {
+                Ok(AuthFrame {
+                    kind,
+                    token: Some(token),
+                }) if kind == "auth" => token,
+                _ => return Err(close_frame(close::INVALID_TOKEN, "expected an auth frame")),
+            },
+        },
+    };
+    match state.auth.authenticate_until(token.trim()).await {
+        Ok(signed_in) => Ok(signed_in),
+        Err(AuthError::Storage(_)) => Err(close_frame(close::TRY_AGAIN, "try again shortly")),
+        Err(_) => Err(close_frame(close::INVALID_TOKEN, "token not valid")),
+    }
+}
+
+async fn first_text(socket: &mut WebSocket) -> Option<String> {
+    while let Some(Ok(message)) = socket.recv().await {
+        match message {
+            Message::Text(text) => return Some(text.to_string()),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            _ => return None,
+        }
+    }
+    None
+}
+
+struct Session {
+    chat: Arc<ChatService>,
+    user: user::Model,
+    socket: WebSocket,
+    /// Messages this socket has been sent, so none goes out twice.
+    sent: SeqTracker,
+}
+
+/// Why the loop ended, as the frame to close with (none when the peer is gone).
+type Goodbye = Option<Message>;
+
+impl Session {
+    async fn serve(&mut self, mut registration: Registration, expires_at: i64) -> Goodbye {
+        let settings = self.chat.settings().clone();
+        let shutdown = self.chat.shutdown_token();
+        let ready = Reply::Ready {
+            user_id: self.user.id,
+            expires_at,
+        };
+        if self.reply(&ready).await.is_err() {
+            return None;
+        }
+        match self
+            .chat
+            .joined(self.user.id, registration.first_here)
+            .await
+        {
+            Ok(frames) => {
+                for frame in frames {
+                    if self.socket.send(Message::Text(frame.into())).await.is_err() {
+                        return None;
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "chat: presence unavailable"),
+        }
+        let expiry = Instant::now() + seconds_until(expires_at);
+        let mut ping = tokio::time::interval(settings.ping_interval);
+        ping.reset();
+        let mut last_heard = Instant::now();
+        loop {
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => {
+                    return Some(close_frame(close::GOING_AWAY, "server shutting down"));
+                }
+                () = registration.too_slow.cancelled() => {
+                    return Some(close_frame(close::TOO_SLOW, "too far behind: reconnect and resume"));
+                }
+                () = sleep_until(expiry) => {
+                    let _ = self.reply(&Reply::TokenExpired).await;
+                    return Some(close_frame(close::TOKEN_EXPIRED, "token expired"));
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > settings.ping_interval * 2 {
+                        return Some(close_frame(close::NO_PONG, "no pong"));
+                    }
+                    if self.socket.send(Message::Ping(Default::default())).await.is_err() {
+                        return None;
+                    }
+                }
+                event = registration.events.recv() => {
+                    let event = event?;
+                    if self.forward(&event).await.is_err() {
+                        return None;
+                    }
+                }
+                incoming = self.socket.recv() => {
+                    last_heard = Instant::now();
+                    let outcome = match incoming {
+                        Some(Ok(Message::Text(text))) => self.handle(text.as_str()).await,
+                        Some(Ok(Message::Binary(_))) => {
+                            self.error(None, None, "invalid_frame", json!("Frames are JSON text.")).await
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
+                        Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return None,
+                    };
+                    if outcome.is_err() {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn forward(&mut self, event: &Event) -> Result<(), axum::Error> {
+        if let Some((conversation, seq)) = event.message
+            && !self.sent.first_time(conversation, seq)
+        {
+            return Ok(());
+        }
+        self.socket.send(Message::Text(event.frame.clone())).await
+    }
+
+    async fn reply(&mut self, reply: &Reply<'_>) -> Result<(), axum::Error> {
+        let text = serde_json::to_string(reply).expect("replies serialise");
+        self.socket.send(Message::Text(text.into())).await
+    }
+
+    async fn error(
+        &mut self,
+        request: Option<&str>,
+        client_id: Option<&str>,
+        code: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), axum::Error> {
+        self.reply(&Reply::Error {
+            request,
+            client_id,
+            code,
+            detail,
+        })
+        .await
+    }
+
+    /// A domain error as an error frame, with the same code and detail the
+    /// REST API gives.
+    async fn failed(
+        &mut self,
+        request: &str,
+        client_id: Option<&str>,
+        err: ChatError,
+    ) -> Result<(), axum::Error> {
+        let (code, detail) = ApiError::from(err).code_and_detail();
+        self.error(Some(request), client_id, code, detail).await
+    }
+
+    async fn handle(&mut self, text: &str) -> Result<(), axum::Error> {
+        let frame = match serde_json::from_str::<ClientFrame>(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                let detail = json!(format!("Unreadable frame: {e}"));
+                return self.error(None, None, "invalid_frame", detail).await;
+            }
+        };
+        match frame {
+            ClientFrame::Auth {} => {
+                self.error(
+                    Some("auth"),
+                    None,
+                    "already_authenticated",
+                    json!("This socket is signed in already."),
+                )
+                .await
+            }
+            ClientFrame::Send {
+                conversation_id,
+                client_id,
+                text,
+                attachment_ids,
+            } => {
+                let input = SendInput {
+                    client_id: client_id.clone(),
+                    text,
+                    attachment_ids,
+                };
+                match self.chat.send(&self.user, conversation_id, input).await {
+                    Ok((message, created)) => {
+                        self.sent.first_time(message.conversation_id, message.seq);
+                        let ack = Reply::Ack {
+                            client_id: &message.client_id,
+                            duplicate: !created,
+                            message: &message,
+                        };
+                        self.reply(&ack).await
+                    }
+                    Err(e) => self.failed("send", client_id.as_deref(), e).await,
+                }
+            }
+            ClientFrame::Typing { conversation_id } => {
+                match self.chat.typing(&self.user, conversation_id).await {
+                    Ok(()) => Ok(()),
+                    Err(e) => self.failed("typing", None, e).await,
+                }
+            }
+            ClientFrame::Read {
+                conversation_id,
+                seq,
+            } => match self
+                .chat
+                .mark_read(&self.user, conversation_id, Some(seq))
+                .await
+            {
+                Ok(position) => {
+                    let ok = Reply::ReadOk {
+                        conversation_id,
+                        last_read_seq: position.last_read_seq,
+                        unread_count: position.unread_count,
+                    };
+                    self.reply(&ok).await
+                }
+                Err(e) => self.failed("read", None, e).await,
+            },
+            ClientFrame::Resume { conversations } => match self.resume(conversations).await {
+                Ok(result) => result,
+                Err(e) => self.failed("resume", None, e).await,
+            },
+            ClientFrame::Ping {} => self.reply(&Reply::Pong).await,
+        }
+    }
+
+    /// Sends every message after the client's position in each conversation
+    /// (after the read position for conversations it did not name), then
+    /// `resume.done`. Live events keep queueing meanwhile; the tracker drops
+    /// the ones the replay already sent.
+    async fn resume(
+        &mut self,
+        positions: HashMap<Uuid, i64>,
+    ) -> Result<Result<(), axum::Error>, ChatError> {
+        let mut done = HashMap::new();
+        for (conversation, read, last_seq) in self.chat.positions(self.user.id).await? {
+            let mut from = positions.get(&conversation).copied().unwrap_or(read).max(0);
+            self.sent.resume_from(conversation, from);
+            while from < last_seq {
+                let page = self.chat.after(conversation, from, REPLAY_PAGE).await?;
+                for message in &page {
+                    from = message.seq;
+                    if !self.sent.first_time(conversation, message.seq) {
+                        continue;
+                    }
+                    let frame = crate::chat::push_new(message);
+                    if let Err(e) = self.socket.send(Message::Text(frame.into())).await {
+                        return Ok(Err(e));
+                    }
+                }
+                if (page.len() as u64) < REPLAY_PAGE {
+                    break;
+                }
+            }
+            done.insert(conversation, from.max(last_seq));
+        }
+        Ok(self
+            .reply(&Reply::ResumeDone {
+                conversations: done,
+            })
+            .await)
+    }
+}
+
+fn seconds_until(expires_at: i64) -> Duration {
+    let left = expires_at - chrono::Utc::now().timestamp();
+    Duration::from_secs(left.max(0) as u64)
+}

@@ -1,0 +1,622 @@
+//! Messages: sending (numbered in the insert's transaction, idempotent per
+//! client id), history in both directions, edits, tombstones, read positions
+//! and reports.
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use uuid::Uuid;
+
+use super::events::Push;
+use super::views::{AttachmentView, History, MessageView, ReadPosition, ReportView};
+use super::{ChatError, ChatService};
+use crate::storage::StorageError;
+use crate::storage::entities::{
+    conversation, conversation_member, media, message, message_report, user,
+};
+use crate::validation::FieldErrors;
+
+pub const MAX_TEXT_CHARS: usize = 4000;
+pub const MAX_CLIENT_ID_CHARS: usize = 64;
+pub const MAX_ATTACHMENTS: usize = 10;
+pub const DEFAULT_HISTORY: u64 = 50;
+pub const MAX_HISTORY: u64 = 200;
+
+#[derive(Debug, Default, Clone)]
+pub struct SendInput {
+    pub client_id: Option<String>,
+    pub text: Option<String>,
+    pub attachment_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default)]
+pub struct HistoryQuery {
+    pub before_seq: Option<String>,
+    pub after_seq: Option<String>,
+    pub limit: Option<String>,
+}
+
+/// A checked send: what will be stored.
+struct Outgoing {
+    client_id: String,
+    text: String,
+    attachments: Vec<AttachmentView>,
+}
+
+fn parse_seq(errors: &mut FieldErrors, field: &str, raw: Option<&str>) -> Option<i64> {
+    let raw = raw.map(str::trim).filter(|r| !r.is_empty())?;
+    match raw.parse::<i64>() {
+        Ok(n) if n >= 0 => Some(n),
+        _ => {
+            errors.add(field, "Enter a whole number, 0 or more.");
+            None
+        }
+    }
+}
+
+impl ChatService {
+    /// Sends a message; false when `client_id` had been used already and the
+    /// original message is returned instead.
+    pub async fn send(
+        &self,
+        me: &user::Model,
+        conversation: Uuid,
+        input: SendInput,
+    ) -> Result<(MessageView, bool), ChatError> {
+        let members = self.require_member(me.id, conversation).await?;
+        let client_id = input.client_id.as_deref().map(str::trim).unwrap_or("");
+        if let Some(original) = self.by_client_id(me.id, client_id).await? {
+            return self.original(original, conversation);
+        }
+        let outgoing = self.check_send(me, input).await?;
+        self.limiter.take(me.id).map_err(ChatError::Throttled)?;
+        self.ensure_none_blocked(me.id, &members).await?;
+        let saved = match self.insert(me.id, conversation, &outgoing).await {
+            Ok(saved) => saved,
+            // The same client id raced in twice: the other request stored it.
+            Err(StorageError::UniqueViolation(_)) => {
+                let original = self.by_client_id(me.id, &outgoing.client_id).await?;
+                return self.original(original.ok_or(ChatError::NotFound)?, conversation);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let view = MessageView::from(&saved);
+        self.fanout.publish(
+            members.to_vec(),
+            Push::MessageNew { message: &view }.to_frame(),
+            Some((conversation, view.seq)),
+        );
+        metrics::counter!("chat_messages_total").increment(1);
+        Ok((view, true))
+    }
+
+    fn original(
+        &self,
+        original: message::Model,
+        conversation: Uuid,
+    ) -> Result<(MessageView, bool), ChatError> {
+        if original.conversation_id != conversation {
+            return Err(FieldErrors::single(
+                "client_id",
+                "This client_id was already used for a message in another conversation.",
+            )
+            .into());
+        }
+        Ok((MessageView::from(&original), false))
+    }
+
+    async fn by_client_id(
+        &self,
+        sender: Uuid,
+        client_id: &str,
+    ) -> Result<Option<message::Model>, ChatError> {
+        if client_id.is_empty() {
+            return Ok(None);
+        }
+        Ok(message::Entity::find()
+            .filter(message::Column::SenderId.eq(sender))
+            .filter(message::Column::ClientId.eq(client_id))
+            .one(&self.db)
+            .await?)
+    }
+
+    async fn check_send(&self, me: &user::Model, input: SendInput) -> Result<Outgoing, ChatError> {
+        let mut errors = FieldErrors::new();
+        let client_id = errors
+            .required("client_id", &input.client_id)
+            .map(|c| c.trim().to_string())
+            .unwrap_or_default();
+        errors.max_len("client_id", &client_id, MAX_CLIENT_ID_CHARS);
+        let text = input.text.unwrap_or_default().trim().to_string();
+        errors.max_len("text", &text, MAX_TEXT_CHARS);
+        let raw_ids = input.attachment_ids.unwrap_or_default();
+        if text.is_empty() && raw_ids.is_empty() {
+            errors.add("text", "Send some text or at least one attachment.");
+        }
+        let attachments = self.attachments(me, &raw_ids, &mut errors).await?;
+        errors.into_result()?;
+        Ok(Outgoing {
+            client_id,
+            text,
+            attachments,
+        })
+    }
+
+    /// Attachments must be the sender's own uploads, each once, in order.
+    async fn attachments(
+        &self,
+        me: &user::Model,
+        raw: &[String],
+        errors: &mut FieldErrors,
+    ) -> Result<Vec<AttachmentView>, ChatError> {
+        if raw.is_empty() {
+            return Ok(Vec::new());
+        }
+        if raw.len() > MAX_ATTACHMENTS {
+            errors.add(
+                "attachment_ids",
+                format!("At most {MAX_ATTACHMENTS} attachments."),
+            );
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = raw
+            .iter()
+            .filter_map(|r| Uuid::parse_str(r.trim()).ok())
+            .collect();
+        let owned = media::Entity::find()
+            .filter(media::Column::Id.is_in(ids.iter().copied()))
+            .filter(media::Column::OwnerId.eq(me.id))
+            .all(&self.db)
+            .await?;
+        let mut unique = ids.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        if ids.len() != raw.len() || unique.len() != ids.len() || owned.len() != ids.len() {
+            errors.add(
+                "attachment_ids",
+                "Use the ids of images you uploaded, each once.",
+            );
+            return Ok(Vec::new());
+        }
+        Ok(ids
+            .iter()
+            .filter_map(|id| owned.iter().find(|m| m.id == *id))
+            .map(|m| AttachmentView {
+                id: m.id,
+                url: crate::media::url_of(&m.name),
+                content_type: m.content_type.clone(),
+            })
+            .collect())
+    }
+
+    /// Takes the next seq and stores the message in one transaction; the
+    /// sender has read their own message.
+    async fn insert(
+        &self,
+        sender: Uuid,
+        conversation: Uuid,
+        outgoing: &Outgoing,
+    ) -> Result<message::Model, StorageError> {
+        let now = Utc::now();
+        let txn = self.db.begin().await?;
+        let bumped = conversation::Entity::update_many()
+            .col_expr(
+                conversation::Column::LastSeq,
+                Expr::col(conversation::Column::LastSeq).add(1),
+            )
+            .col_expr(conversation::Column::ActivityAt, Expr::value(now))
+            .filter(conversation::Column::Id.eq(conversation))
+            .exec_with_returning(&txn)
+            .await?;
+        let seq = bumped
+            .first()
+            .map(|c| c.last_seq)
+            .ok_or_else(|| StorageError::Other("conversation vanished".into()))?;
+        let row = message::Model {
+            id: Uuid::now_v7(),
+            conversation_id: conversation,
+            sender_id: sender,
+            seq,
+            client_id: outgoing.client_id.clone(),
+            kind: if outgoing.attachments.is_empty() {
+                "text"
+            } else {
+                "image"
+            }
+            .into(),
+            text: outgoing.text.clone(),
+            attachments: serde_json::to_string(&outgoing.attachments)
+                .map_err(|e| StorageError::Other(e.to_string()))?,
+            created_at: now,
+            edited_at: None,
+            deleted: false,
+        };
+        message::Entity::insert(message::ActiveModel::from(row.clone()))
+            .exec_without_returning(&txn)
+            .await?;
+        advance_read(&txn, conversation, sender, seq).await?;
+        txn.commit().await?;
+        Ok(row)
+    }
+
+    /// History, oldest first: after `after_seq`, before `before_seq`, or the
+    /// newest messages when neither is given.
+    pub async fn history(
+        &self,
+        me: &user::Model,
+        conversation: Uuid,
+        query: HistoryQuery,
+    ) -> Result<History, ChatError> {
+        let mut errors = FieldErrors::new();
+        let after = parse_seq(&mut errors, "after_seq", query.after_seq.as_deref());
+        let before = parse_seq(&mut errors, "before_seq", query.before_seq.as_deref());
+        let limit = match query
+            .limit
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            None => DEFAULT_HISTORY,
+            Some(raw) => match raw.parse::<u64>() {
+                Ok(n) if n >= 1 => n.min(MAX_HISTORY),
+                _ => {
+                    errors.add("limit", "Enter a whole number, 1 or more.");
+                    DEFAULT_HISTORY
+                }
+            },
+        };
+        errors.into_result()?;
+        self.require_member(me.id, conversation).await?;
+        let last_seq = conversation::Entity::find_by_id(conversation)
+            .one(&self.db)
+            .await?
+            .map_or(0, |c| c.last_seq);
+        let mut select = message::Entity::find()
+            .filter(message::Column::ConversationId.eq(conversation))
+            .limit(limit + 1);
+        if let Some(after) = after {
+            select = select.filter(message::Column::Seq.gt(after));
+        }
+        if let Some(before) = before {
+            select = select.filter(message::Column::Seq.lt(before));
+        }
+        // Forwards from `after_seq`; otherwise backwards from the end.
+        let forwards = after.is_some();
+        select = if forwards {
+            select.order_by_asc(message::Column::Seq)
+        } else {
+            select.order_by_desc(message::Column::Seq)
+        };
+        let mut rows = select.all(&self.db).await?;
+        let has_more = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        if !forwards {
+            rows.reverse();
+        }
+        Ok(History {
+            results: rows.iter().map(MessageView::from).collect(),
+            has_more,
+            last_seq,
+        })
+    }
+
+    /// Messages after `after` in a conversation, oldest first (for resume).
+    pub async fn after(
+        &self,
+        conversation: Uuid,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<MessageView>, ChatError> {
+        Ok(message::Entity::find()
+            .filter(message::Column::ConversationId.eq(conversation))
+            .filter(message::Column::Seq.gt(after))
+            .order_by_asc(message::Column::Seq)
+            .limit(limit)
+            .all(&self.db)
+            .await?
+            .iter()
+            .map(MessageView::from)
+            .collect())
+    }
+
+    /// Each of the user's conversations with the user's read position and
+    /// the last seq: what a resume has to look at.
+    pub async fn positions(&self, user: Uuid) -> Result<Vec<(Uuid, i64, i64)>, ChatError> {
+        let memberships = conversation_member::Entity::find()
+            .filter(conversation_member::Column::UserId.eq(user))
+            .all(&self.db)
+            .await?;
+        let last: std::collections::HashMap<Uuid, i64> = conversation::Entity::find()
+            .filter(conversation::Column::Id.is_in(memberships.iter().map(|m| m.conversation_id)))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.last_seq))
+            .collect();
+        Ok(memberships
+            .into_iter()
+            .map(|m| {
+                let last_seq = last.get(&m.conversation_id).copied().unwrap_or(0);
+                (m.conversation_id, m.last_read_seq, last_seq)
+            })
+            .collect())
+    }
+
+    /// A message the caller may change: their own, in a conversation they
+    /// are in, not deleted.
+    async fn own_message(
+        &self,
+        me: &user::Model,
+        raw_id: &str,
+    ) -> Result<(message::Model, std::sync::Arc<[Uuid]>), ChatError> {
+        let (found, members) = self.visible_message(me, raw_id).await?;
+        if found.sender_id != me.id {
+            return Err(ChatError::Forbidden(
+                "permission_denied",
+                "You can only change your own messages.",
+            ));
+        }
+        if found.deleted {
+            return Err(ChatError::Conflict(
+                "message_deleted",
+                "This message was deleted.",
+            ));
+        }
+        Ok((found, members))
+    }
+
+    /// A message in a conversation the caller is in.
+    async fn visible_message(
+        &self,
+        me: &user::Model,
+        raw_id: &str,
+    ) -> Result<(message::Model, std::sync::Arc<[Uuid]>), ChatError> {
+        let id = Uuid::parse_str(raw_id.trim()).map_err(|_| ChatError::NotFound)?;
+        let found = message::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or(ChatError::NotFound)?;
+        let members = self.require_member(me.id, found.conversation_id).await?;
+        Ok((found, members))
+    }
+
+    pub async fn edit(
+        &self,
+        me: &user::Model,
+        raw_id: &str,
+        text: Option<String>,
+    ) -> Result<MessageView, ChatError> {
+        let mut errors = FieldErrors::new();
+        let text = errors.required("text", &text).map(|t| t.trim().to_string());
+        if let Some(text) = &text {
+            errors.max_len("text", text, MAX_TEXT_CHARS);
+        }
+        errors.into_result()?;
+        let (found, members) = self.own_message(me, raw_id).await?;
+        let window = chrono::Duration::from_std(self.settings.edit_window).unwrap_or_default();
+        if Utc::now() - found.created_at > window {
+            return Err(ChatError::Forbidden(
+                "edit_window_closed",
+                "Messages can only be edited for 15 minutes after sending.",
+            ));
+        }
+        let mut updated = found;
+        updated.text = text.unwrap_or_default();
+        updated.edited_at = Some(Utc::now());
+        self.save_change(&updated).await?;
+        let view = MessageView::from(&updated);
+        self.fanout.publish(
+            members.to_vec(),
+            Push::MessageUpdated { message: &view }.to_frame(),
+            None,
+        );
+        Ok(view)
+    }
+
+    /// Leaves a tombstone: the row and its seq stay, the content goes.
+    pub async fn delete(&self, me: &user::Model, raw_id: &str) -> Result<MessageView, ChatError> {
+        let (found, members) = self.own_message(me, raw_id).await?;
+        let mut tombstone = found;
+        tombstone.deleted = true;
+        tombstone.text = String::new();
+        tombstone.attachments = "[]".into();
+        self.save_change(&tombstone).await?;
+        let view = MessageView::from(&tombstone);
+        self.fanout.publish(
+            members.to_vec(),
+            Push::MessageDeleted { message: &view }.to_frame(),
+            None,
+        );
+        Ok(view)
+    }
+
+    async fn save_change(&self, changed: &message::Model) -> Result<(), ChatError> {
+        message::Entity::update_many()
+            .col_expr(message::Column::Text, Expr::value(changed.text.clone()))
+            .col_expr(
+                message::Column::Attachments,
+                Expr::value(changed.attachments.clone()),
+            )
+            .col_expr(message::Column::EditedAt, Expr::value(changed.edited_at))
+            .col_expr(message::Column::Deleted, Expr::value(changed.deleted))
+            .filter(message::Column::Id.eq(changed.id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Moves the caller's read position forward (never back) to `seq`.
+    pub async fn mark_read(
+        &self,
+        me: &user::Model,
+        conversation: Uuid,
+        seq: Option<i64>,
+    ) -> Result<ReadPosition, ChatError> {
+        let Some(seq) = seq.filter(|s| *s >= 0) else {
+            return Err(FieldErrors::single("seq", "Enter a whole number, 0 or more.").into());
+        };
+        let members = self.require_member(me.id, conversation).await?;
+        let last_seq = conversation::Entity::find_by_id(conversation)
+            .one(&self.db)
+            .await?
+            .map_or(0, |c| c.last_seq);
+        if seq > last_seq {
+            return Err(FieldErrors::single(
+                "seq",
+                format!("The last message is {last_seq}; seq cannot be beyond it."),
+            )
+            .into());
+        }
+        let moved = advance_read(&self.db, conversation, me.id, seq).await?;
+        let position = self.read_position(me.id, conversation).await?;
+        if moved {
+            self.fanout.publish(
+                members.to_vec(),
+                Push::Read {
+                    conversation_id: conversation,
+                    user_id: me.id,
+                    last_read_seq: position,
+                }
+                .to_frame(),
+                None,
+            );
+        }
+        Ok(ReadPosition {
+            conversation_id: conversation,
+            user_id: me.id,
+            last_read_seq: position,
+            unread_count: (last_seq - position).max(0),
+        })
+    }
+
+    /// Relays "typing" to the other members; nothing is stored.
+    pub async fn typing(&self, me: &user::Model, conversation: Uuid) -> Result<(), ChatError> {
+        let members = self.require_member(me.id, conversation).await?;
+        let others: Vec<Uuid> = members.iter().copied().filter(|u| *u != me.id).collect();
+        self.fanout.publish(
+            others,
+            Push::Typing {
+                conversation_id: conversation,
+                user_id: me.id,
+            }
+            .to_frame(),
+            None,
+        );
+        Ok(())
+    }
+
+    /// Reports someone else's message; reporting it again changes nothing.
+    pub async fn report(
+        &self,
+        me: &user::Model,
+        raw_id: &str,
+        reason: Option<String>,
+    ) -> Result<(ReportView, bool), ChatError> {
+        let reason = reason.unwrap_or_default().trim().to_string();
+        let mut errors = FieldErrors::new();
+        errors.max_len("reason", &reason, 1000);
+        errors.into_result()?;
+        let (found, _) = self.visible_message(me, raw_id).await?;
+        if found.sender_id == me.id {
+            return Err(
+                FieldErrors::single("message", "You cannot report your own message.").into(),
+            );
+        }
+        let row = message_report::Model {
+            id: Uuid::now_v7(),
+            message_id: found.id,
+            reporter_id: me.id,
+            reason,
+            created_at: Utc::now(),
+        };
+        let inserted =
+            message_report::Entity::insert(message_report::ActiveModel::from(row.clone()))
+                .exec_without_returning(&self.db)
+                .await
+                .map_err(StorageError::from);
+        match inserted {
+            Ok(_) => {
+                tracing::info!(message_id = %found.id, reporter = %me.id, "message reported");
+                Ok((ReportView::from(&row), true))
+            }
+            Err(StorageError::UniqueViolation(_)) => {
+                let existing = message_report::Entity::find()
+                    .filter(message_report::Column::MessageId.eq(found.id))
+                    .filter(message_report::Column::ReporterId.eq(me.id))
+                    .one(&self.db)
+                    .await?
+                    .ok_or(ChatError::NotFound)?;
+                Ok((ReportView::from(&existing), false))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The old app's "send to user": opens the conversation, then sends.
+    pub async fn send_to_user(
+        &self,
+        me: &user::Model,
+        receiver: Option<String>,
+        text: Option<String>,
+    ) -> Result<MessageView, ChatError> {
+        let (conversation, _) = self
+            .open_conversation(me, receiver, None)
+            .await
+            .map_err(|e| rename_field(e, "user_id", "receiver"))?;
+        let input = SendInput {
+            client_id: Some(format!("legacy-{}", Uuid::new_v4())),
+            text,
+            attachment_ids: None,
+        };
+        let (view, _) = self
+            .send(me, conversation.id, input)
+            .await
+            .map_err(|e| rename_field(e, "text", "message"))?;
+        Ok(view)
+    }
+
+    /// The old app's "messages with user": the whole conversation, oldest
+    /// first (empty when the two never talked).
+    pub async fn messages_with(
+        &self,
+        me: &user::Model,
+        raw_user: &str,
+    ) -> Result<Vec<MessageView>, ChatError> {
+        let other = Uuid::parse_str(raw_user.trim()).map_err(|_| ChatError::NotFound)?;
+        let Some(conversation) = self.between(me.id, other).await? else {
+            return Ok(Vec::new());
+        };
+        Ok(message::Entity::find()
+            .filter(message::Column::ConversationId.eq(conversation.id))
+            .order_by_asc(message::Column::Seq)
+            .all(&self.db)
+            .await?
+            .iter()
+            .map(MessageView::from)
+            .collect())
+    }
+}
+
+fn rename_field(err: ChatError, from: &str, to: &str) -> ChatError {
+    match err {
+        ChatError::Invalid(errors) => ChatError::Invalid(errors.renamed(from, to)),
+        other => other,
+    }
+}
+
+/// Moves a member's read position forward; true when it moved.
+async fn advance_read(
+    db: &impl sea_orm::ConnectionTrait,
+    conversation: Uuid,
+    user: Uuid,
+    seq: i64,
+) -> Result<bool, sea_orm::DbErr> {
+    let result = conversation_member::Entity::update_many()
+        .col_expr(conversation_member::Column::LastReadSeq, Expr::value(seq))
+        .filter(conversation_member::Column::ConversationId.eq(conversation))
+        .filter(conversation_member::Column::UserId.eq(user))
+        .filter(conversation_member::Column::LastReadSeq.lt(seq))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}

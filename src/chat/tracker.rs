@@ -1,0 +1,84 @@
+//! Which messages one socket has already been sent, per conversation, so
+//! that the seam between a resume's replay and live events has no duplicate.
+
+use std::collections::{BTreeSet, HashMap};
+
+use uuid::Uuid;
+
+/// Seqs above `floor` that were sent, kept to this many per conversation.
+const KEEP: usize = 256;
+
+#[derive(Default)]
+struct Sent {
+    /// Everything at or below this the client has (set by a resume).
+    floor: Option<i64>,
+    above: BTreeSet<i64>,
+}
+
+#[derive(Default)]
+pub struct SeqTracker {
+    conversations: HashMap<Uuid, Sent>,
+}
+
+impl SeqTracker {
+    /// The client says it holds everything up to `seq` in `conversation`.
+    pub fn resume_from(&mut self, conversation: Uuid, seq: i64) {
+        let sent = self.conversations.entry(conversation).or_default();
+        sent.floor = Some(sent.floor.map_or(seq, |f| f.max(seq)));
+        sent.above.retain(|s| *s > seq);
+        sent.compact();
+    }
+
+    /// Records `seq` as sent; false when it had been sent already.
+    pub fn first_time(&mut self, conversation: Uuid, seq: i64) -> bool {
+        let sent = self.conversations.entry(conversation).or_default();
+        if sent.floor.is_some_and(|f| seq <= f) || !sent.above.insert(seq) {
+            return false;
+        }
+        sent.compact();
+        true
+    }
+}
+
+impl Sent {
+    fn compact(&mut self) {
+        if let Some(mut floor) = self.floor {
+            while self.above.remove(&(floor + 1)) {
+                floor += 1;
+            }
+            self.floor = Some(floor);
+        }
+        while self.above.len() > KEEP {
+            self.above.pop_first();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_events_before_a_resume_are_not_replayed_twice() {
+        let conv = Uuid::now_v7();
+        let mut t = SeqTracker::default();
+        assert!(t.first_time(conv, 7));
+        t.resume_from(conv, 5);
+        assert!(t.first_time(conv, 6));
+        assert!(!t.first_time(conv, 7));
+        assert!(t.first_time(conv, 8));
+        assert!(!t.first_time(conv, 8));
+        assert!(!t.first_time(conv, 3));
+    }
+
+    #[test]
+    fn out_of_order_live_events_are_all_delivered() {
+        let conv = Uuid::now_v7();
+        let mut t = SeqTracker::default();
+        t.resume_from(conv, 0);
+        assert!(t.first_time(conv, 2));
+        assert!(t.first_time(conv, 1));
+        assert!(t.first_time(conv, 3));
+        assert!(!t.first_time(conv, 2));
+    }
+}
