@@ -233,12 +233,22 @@ async fn publish_loop(mut conn: ConnectionManager, mut backlog: mpsc::Receiver<E
 /// subscription breaks.
 async fn subscribe_loop(client: redis::Client, instance: Uuid, hub: Arc<Hub>) {
     let mut wait = Duration::from_millis(100);
+    let mut subscribed_before = false;
     loop {
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => match pubsub.subscribe(CHANNEL).await {
                 Ok(()) => {
                     tracing::info!("chat fan-out: subscribed to Redis");
                     wait = Duration::from_millis(100);
+                    if subscribed_before {
+                        // Events published while we were away are gone: the
+                        // sockets here resume from the database.
+                        hub.deliver_to_all(&Arc::new(Event {
+                            frame: r#"{"type":"resync"}"#.to_string().into(),
+                            message: None,
+                        }));
+                    }
+                    subscribed_before = true;
                     let mut messages = pubsub.on_message();
                     while let Some(msg) = messages.next().await {
                         let Ok(payload) = msg.get_payload::<Vec<u8>>() else {

@@ -109,7 +109,7 @@ impl ChatService {
         let mut views = self.views_for(me.id, vec![(conversation, 0)]).await?;
         let mut view = views.pop().ok_or(ChatError::NotFound)?;
         view.last_read_seq = self.read_position(me.id, view.id).await?;
-        view.unread_count = view.last_seq - view.last_read_seq;
+        view.unread_count = (view.last_seq - view.last_read_seq).max(0);
         Ok((view, created))
     }
 

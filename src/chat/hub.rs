@@ -94,6 +94,16 @@ impl Hub {
         }
     }
 
+    /// Sends one frame to every socket here.
+    pub fn deliver_to_all(&self, event: &Arc<Event>) {
+        let sockets = self.sockets.lock().expect("hub lock");
+        for socket in sockets.values().flatten() {
+            if socket.queue.try_send(event.clone()).is_err() {
+                socket.too_slow.cancel();
+            }
+        }
+    }
+
     /// Sockets connected to this process.
     pub fn connected(&self) -> usize {
         self.sockets

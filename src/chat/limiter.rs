@@ -28,6 +28,13 @@ impl SendLimiter {
         }
     }
 
+    /// Returns a send that turned out to be a retry of an earlier one.
+    pub fn give_back(&self, user: Uuid) {
+        if let Some((_, count)) = self.windows.lock().expect("limiter lock").get_mut(&user) {
+            *count = count.saturating_sub(1);
+        }
+    }
+
     /// Counts one send, or says how long to wait.
     pub fn take(&self, user: Uuid) -> Result<(), RetryAfter> {
         if self.limit == 0 {

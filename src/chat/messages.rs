@@ -3,8 +3,10 @@
 //! and reports.
 
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
 use uuid::Uuid;
 
 use super::events::Push;
@@ -12,7 +14,7 @@ use super::views::{AttachmentView, History, MessageView, ReadPosition, ReportVie
 use super::{ChatError, ChatService};
 use crate::storage::StorageError;
 use crate::storage::entities::{
-    conversation, conversation_member, media, message, message_report, user,
+    conversation, conversation_member, media, message, message_report, user, user_block,
 };
 use crate::validation::FieldErrors;
 
@@ -64,17 +66,24 @@ impl ChatService {
         input: SendInput,
     ) -> Result<(MessageView, bool), ChatError> {
         let members = self.require_member(me.id, conversation).await?;
-        let client_id = input.client_id.as_deref().map(str::trim).unwrap_or("");
-        if let Some(original) = self.by_client_id(me.id, client_id).await? {
-            return self.original(original, conversation);
-        }
         let outgoing = self.check_send(me, input).await?;
-        self.limiter.take(me.id).map_err(ChatError::Throttled)?;
-        self.ensure_none_blocked(me.id, &members).await?;
-        let saved = match self.insert(me.id, conversation, &outgoing).await {
-            Ok(saved) => saved,
-            // The same client id raced in twice: the other request stored it.
+        // The common case (a new message) costs no lookup of the client id:
+        // a retry is found by the unique index, and the transaction that
+        // found it rolls back, seq included.
+        if let Err(wait) = self.limiter.take(me.id) {
+            return match self.by_client_id(me.id, &outgoing.client_id).await? {
+                Some(original) => self.original(original, conversation),
+                None => Err(ChatError::Throttled(wait)),
+            };
+        }
+        let saved = match self.insert(me.id, conversation, &members, &outgoing).await {
+            Ok(Some(saved)) => saved,
+            Ok(None) => {
+                self.ensure_none_blocked(me.id, &members).await?;
+                return Err(ChatError::NotFound);
+            }
             Err(StorageError::UniqueViolation(_)) => {
+                self.limiter.give_back(me.id);
                 let original = self.by_client_id(me.id, &outgoing.client_id).await?;
                 return self.original(original.ok_or(ChatError::NotFound)?, conversation);
             }
@@ -190,13 +199,35 @@ impl ChatService {
     }
 
     /// Takes the next seq and stores the message in one transaction; the
-    /// sender has read their own message.
+    /// sender has read their own message. `None` when the conversation is
+    /// gone or a block stands between the sender and another member (checked
+    /// in the statement that takes the seq, so it costs no extra query).
     async fn insert(
         &self,
         sender: Uuid,
         conversation: Uuid,
+        members: &[Uuid],
         outgoing: &Outgoing,
-    ) -> Result<message::Model, StorageError> {
+    ) -> Result<Option<message::Model>, StorageError> {
+        let others: Vec<Uuid> = members.iter().copied().filter(|u| *u != sender).collect();
+        let blocked = Query::select()
+            .expr(Expr::val(1))
+            .from(user_block::Entity)
+            .cond_where(
+                Condition::any()
+                    .add(
+                        Condition::all()
+                            .add(Expr::col(user_block::Column::BlockerId).is_in(others.clone()))
+                            .add(Expr::col(user_block::Column::BlockedId).eq(sender)),
+                    )
+                    .add(
+                        Condition::all()
+                            .add(Expr::col(user_block::Column::BlockerId).eq(sender))
+                            .add(Expr::col(user_block::Column::BlockedId).is_in(others)),
+                    ),
+            )
+            .to_owned();
+        let _turn = self.writes.enter().await;
         let now = Utc::now();
         let txn = self.db.begin().await?;
         let bumped = conversation::Entity::update_many()
@@ -206,12 +237,12 @@ impl ChatService {
             )
             .col_expr(conversation::Column::ActivityAt, Expr::value(now))
             .filter(conversation::Column::Id.eq(conversation))
+            .filter(Expr::exists(blocked).not())
             .exec_with_returning(&txn)
             .await?;
-        let seq = bumped
-            .first()
-            .map(|c| c.last_seq)
-            .ok_or_else(|| StorageError::Other("conversation vanished".into()))?;
+        let Some(seq) = bumped.first().map(|c| c.last_seq) else {
+            return Ok(None);
+        };
         let row = message::Model {
             id: Uuid::now_v7(),
             conversation_id: conversation,
@@ -236,7 +267,7 @@ impl ChatService {
             .await?;
         advance_read(&txn, conversation, sender, seq).await?;
         txn.commit().await?;
-        Ok(row)
+        Ok(Some(row))
     }
 
     /// History, oldest first: after `after_seq`, before `before_seq`, or the
@@ -403,7 +434,8 @@ impl ChatService {
         let mut updated = found;
         updated.text = text.unwrap_or_default();
         updated.edited_at = Some(Utc::now());
-        self.save_change(&updated).await?;
+        self.save_change(&updated, message::Column::EditedAt)
+            .await?;
         let view = MessageView::from(&updated);
         self.fanout.publish(
             members.to_vec(),
@@ -420,7 +452,8 @@ impl ChatService {
         tombstone.deleted = true;
         tombstone.text = String::new();
         tombstone.attachments = "[]".into();
-        self.save_change(&tombstone).await?;
+        self.save_change(&tombstone, message::Column::Deleted)
+            .await?;
         let view = MessageView::from(&tombstone);
         self.fanout.publish(
             members.to_vec(),
@@ -430,18 +463,35 @@ impl ChatService {
         Ok(view)
     }
 
-    async fn save_change(&self, changed: &message::Model) -> Result<(), ChatError> {
-        message::Entity::update_many()
+    /// Writes the text, the attachments and `marker` (when it was edited, or
+    /// that it is deleted), only while the message is not deleted: an edit
+    /// racing a delete cannot bring the message back.
+    async fn save_change(
+        &self,
+        changed: &message::Model,
+        marker: message::Column,
+    ) -> Result<(), ChatError> {
+        let marker_value = match marker {
+            message::Column::Deleted => Expr::value(changed.deleted),
+            _ => Expr::value(changed.edited_at),
+        };
+        let result = message::Entity::update_many()
             .col_expr(message::Column::Text, Expr::value(changed.text.clone()))
             .col_expr(
                 message::Column::Attachments,
                 Expr::value(changed.attachments.clone()),
             )
-            .col_expr(message::Column::EditedAt, Expr::value(changed.edited_at))
-            .col_expr(message::Column::Deleted, Expr::value(changed.deleted))
+            .col_expr(marker, marker_value)
             .filter(message::Column::Id.eq(changed.id))
+            .filter(message::Column::Deleted.eq(false))
             .exec(&self.db)
             .await?;
+        if result.rows_affected == 0 {
+            return Err(ChatError::Conflict(
+                "message_deleted",
+                "This message was deleted.",
+            ));
+        }
         Ok(())
     }
 
@@ -467,7 +517,10 @@ impl ChatService {
             )
             .into());
         }
-        let moved = advance_read(&self.db, conversation, me.id, seq).await?;
+        let moved = {
+            let _turn = self.writes.enter().await;
+            advance_read(&self.db, conversation, me.id, seq).await?
+        };
         let position = self.read_position(me.id, conversation).await?;
         if moved {
             self.fanout.publish(
@@ -492,6 +545,7 @@ impl ChatService {
     /// Relays "typing" to the other members; nothing is stored.
     pub async fn typing(&self, me: &user::Model, conversation: Uuid) -> Result<(), ChatError> {
         let members = self.require_member(me.id, conversation).await?;
+        self.ensure_none_blocked(me.id, &members).await?;
         let others: Vec<Uuid> = members.iter().copied().filter(|u| *u != me.id).collect();
         self.fanout.publish(
             others,

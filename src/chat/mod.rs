@@ -32,7 +32,7 @@ pub use views::{
     ReadPosition, ReportView,
 };
 
-use crate::storage::StorageError;
+use crate::storage::{StorageError, WriteGate};
 use crate::throttle::RetryAfter;
 use crate::validation::FieldErrors;
 use conversations::MemberCache;
@@ -68,7 +68,7 @@ impl From<sea_orm::DbErr> for ChatError {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ChatSettings {
     /// How long after sending a message its text may still be edited.
     pub edit_window: Duration,
@@ -83,6 +83,24 @@ pub struct ChatSettings {
     pub socket_queue: usize,
     /// Redis for fan-out across instances; in-process hub when unset.
     pub redis_url: Option<String>,
+}
+
+// Written by hand so a password in the Redis URL never reaches a log line.
+impl std::fmt::Debug for ChatSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatSettings")
+            .field("edit_window", &self.edit_window)
+            .field("send_limit", &self.send_limit)
+            .field("send_window", &self.send_window)
+            .field("ping_interval", &self.ping_interval)
+            .field("auth_timeout", &self.auth_timeout)
+            .field("socket_queue", &self.socket_queue)
+            .field(
+                "redis",
+                &self.redis_url.as_deref().map(crate::config::mask_url),
+            )
+            .finish()
+    }
 }
 
 impl Default for ChatSettings {
@@ -101,6 +119,7 @@ impl Default for ChatSettings {
 
 pub struct ChatService {
     db: DatabaseConnection,
+    writes: WriteGate,
     fanout: Fanout,
     members: MemberCache,
     limiter: SendLimiter,
@@ -113,6 +132,7 @@ impl ChatService {
         let shutdown = CancellationToken::new();
         let fanout = Fanout::start(settings.redis_url.as_deref(), shutdown.clone()).await?;
         Ok(Arc::new(Self {
+            writes: WriteGate::for_db(&db),
             db,
             fanout,
             members: MemberCache::default(),

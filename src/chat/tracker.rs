@@ -21,10 +21,11 @@ pub struct SeqTracker {
 }
 
 impl SeqTracker {
-    /// The client says it holds everything up to `seq` in `conversation`.
+    /// The client says it holds everything up to `seq` in `conversation`
+    /// (and nothing it was sent above, unless this socket sent it).
     pub fn resume_from(&mut self, conversation: Uuid, seq: i64) {
         let sent = self.conversations.entry(conversation).or_default();
-        sent.floor = Some(sent.floor.map_or(seq, |f| f.max(seq)));
+        sent.floor = Some(seq);
         sent.above.retain(|s| *s > seq);
         sent.compact();
     }
@@ -69,6 +70,16 @@ mod tests {
         assert!(t.first_time(conv, 8));
         assert!(!t.first_time(conv, 8));
         assert!(!t.first_time(conv, 3));
+    }
+
+    #[test]
+    fn a_second_resume_from_further_back_replays_again() {
+        let conv = Uuid::now_v7();
+        let mut t = SeqTracker::default();
+        t.resume_from(conv, 0);
+        assert!(t.first_time(conv, 1) && t.first_time(conv, 2));
+        t.resume_from(conv, 0);
+        assert!(t.first_time(conv, 1));
     }
 
     #[test]

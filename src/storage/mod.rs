@@ -145,6 +145,29 @@ pub fn page_offset(page: u64, page_size: u64, count: u64) -> Option<u64> {
         .filter(|offset| *offset < count || page == 1)
 }
 
+/// SQLite lets one connection write at a time; the others sleep and retry in
+/// its busy handler, which under load costs far more than waiting in line.
+/// Hot write paths pass through this gate: a queue on SQLite, nothing on
+/// PostgreSQL (whose row locks already order the writers that clash).
+#[derive(Clone, Default)]
+pub struct WriteGate(Option<std::sync::Arc<tokio::sync::Mutex<()>>>);
+
+impl WriteGate {
+    pub fn for_db(db: &DatabaseConnection) -> Self {
+        match db.get_database_backend() {
+            sea_orm::DbBackend::Sqlite => Self(Some(Default::default())),
+            _ => Self(None),
+        }
+    }
+
+    pub async fn enter(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.0 {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        }
+    }
+}
+
 /// Readiness: can the database answer a trivial query?
 pub async fn ping(db: &DatabaseConnection) -> Result<(), StorageError> {
     db.execute_unprepared("SELECT 1").await?;

@@ -85,6 +85,8 @@ both_backends! {
         assert_eq!(ws.next_of("error").await["code"], "invalid_frame");
         ws.send_raw(Message::binary(vec![1, 2, 3])).await;
         assert_eq!(ws.next_of("error").await["code"], "invalid_frame");
+        ws.send_raw(Message::text(format!(r#"{{"type":"send","conversation_id":"{conv}","client_id":"n","text":"a\u0000b"}}"#))).await;
+        assert_eq!(ws.next_of("error").await["code"], "invalid_frame");
         ws.send(json!({"type": "send", "conversation_id": conv, "client_id": "e-1", "text": "let me in"})).await;
         let refused = ws.next_of("error").await;
         assert_eq!((refused["code"].as_str(), refused["client_id"].as_str()), (Some("not_found"), Some("e-1")));
@@ -176,6 +178,16 @@ both_backends! {
         let mut ws = ChatSocket::connect(&app.address, &ada).await;
         ws.next_of("token.expired").await;
         assert_eq!(ws.closed_with().await, 4003);
+    }
+
+    async fn a_password_change_ends_open_sockets_at_the_next_ping(backend) {
+        let app = TestApp::spawn_with(backend, |s| s.chat.ping_interval = Duration::from_millis(500)).await;
+        let ada = app.verified_user("ada").await;
+        let mut ws = ChatSocket::connect(&app.address, &ada).await;
+        let changed = app.post_as(&ada.access, "/auth/api/change-password/", json!({
+            "old_password": ada.password, "new_password": "Another&Thread-2027", "new_password1": "Another&Thread-2027"})).await;
+        assert_eq!(changed.status(), reqwest::StatusCode::OK);
+        assert_eq!(ws.closed_with().await, 4001);
     }
 
     async fn shutdown_closes_sockets_with_going_away(backend) {

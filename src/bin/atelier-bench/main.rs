@@ -5,10 +5,12 @@
 //! users (and for `shop` a catalog), then drive the endpoints from concurrent
 //! workers and print throughput and latency percentiles per scenario.
 //! `atelier-bench storm` fires one checkout per customer at the same moment
-//! on a few hot variants and checks the stock afterwards.
+//! on a few hot variants and checks the stock afterwards. `atelier-bench chat`
+//! holds thousands of chat sockets and measures delivery.
 
 mod api;
 mod catalog;
+mod chat;
 mod load;
 mod outbox;
 mod prepare;
@@ -89,6 +91,9 @@ enum BenchCommand {
     /// A checkout storm: every customer checks out at once on a few hot variants.
     #[command(long_about = storm::LONG_ABOUT)]
     Storm(StormArgs),
+    /// Live chat: thousands of sockets in pairs, each sending every second.
+    #[command(long_about = chat::LONG_ABOUT)]
+    Chat(chat::ChatArgs),
 }
 
 #[derive(Args)]
@@ -141,6 +146,7 @@ async fn main() -> ExitCode {
         BenchCommand::Auth(args) => bench_auth(args).await,
         BenchCommand::Shop(args) => shop::bench_shop(args).await,
         BenchCommand::Storm(args) => storm::bench_storm(args).await,
+        BenchCommand::Chat(args) => chat::bench_chat(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

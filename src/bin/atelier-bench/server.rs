@@ -16,6 +16,22 @@ use crate::api::{Api, health};
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The pid of the server this bench started, for benches that watch its
+/// memory while they run.
+pub static SERVER_PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+
+/// Resident memory of a process from /proc (Linux only).
+pub fn rss_mb_of(pid: u32) -> Result<f64> {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .with_context(|| format!("no VmRSS in {path}"))?;
+    Ok(kib / 1024.0)
+}
+
 pub struct Server {
     child: Child,
     pub data_dir: PathBuf,
@@ -60,6 +76,7 @@ impl Server {
             child.id(),
             data_dir.display()
         );
+        let _ = SERVER_PID.set(child.id());
         Ok(Server {
             child,
             data_dir,
@@ -94,15 +111,7 @@ impl Server {
 
     /// Resident memory from /proc (Linux only).
     pub fn rss_mb(&self) -> Result<f64> {
-        let path = format!("/proc/{}/status", self.child.id());
-        let status =
-            std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
-        let kib: f64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .with_context(|| format!("no VmRSS in {path}"))?;
-        Ok(kib / 1024.0)
+        rss_mb_of(self.child.id())
     }
 
     /// SIGTERM for a graceful shutdown, SIGKILL if it does not come.

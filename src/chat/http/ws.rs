@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio::time::{Instant, sleep_until};
 use uuid::Uuid;
 
-use crate::auth::AuthError;
+use crate::auth::{AuthError, AuthService};
 use crate::chat::{
     ChatError, ChatService, Event, MessageView, Registration, SendInput, SeqTracker,
 };
@@ -140,7 +140,7 @@ fn close_frame(code: u16, reason: &'static str) -> Message {
 
 async fn run(state: AppState, mut socket: WebSocket, query_token: Option<String>) {
     let chat = state.chat.clone();
-    let (user, expires_at) = match authenticate(
+    let (user, expires_at, token) = match authenticate(
         &state,
         &mut socket,
         query_token,
@@ -158,6 +158,9 @@ async fn run(state: AppState, mut socket: WebSocket, query_token: Option<String>
     let id = registration.id;
     let mut session = Session {
         chat: chat.clone(),
+        auth: state.auth.clone(),
+        token,
+        send_timeout: chat.settings().ping_interval,
         user,
         socket,
         sent: SeqTracker::default(),
@@ -180,7 +183,7 @@ async fn authenticate(
     socket: &mut WebSocket,
     query_token: Option<String>,
     wait: Duration,
-) -> Result<(user::Model, i64), Message> {
+) -> Result<(user::Model, i64, String), Message> {
     let token = match query_token.filter(|t| !t.is_empty()) {
         Some(token) => token,
         None => match tokio::time::timeout(wait, first_text(socket)).await {
@@ -195,8 +198,9 @@ async fn authenticate(
             },
         },
     };
-    match state.auth.authenticate_until(token.trim()).await {
-        Ok(signed_in) => Ok(signed_in),
+    let token = token.trim().to_string();
+    match state.auth.authenticate_until(&token).await {
+        Ok((user, expires_at)) => Ok((user, expires_at, token)),
         Err(AuthError::Storage(_)) => Err(close_frame(close::TRY_AGAIN, "try again shortly")),
         Err(_) => Err(close_frame(close::INVALID_TOKEN, "token not valid")),
     }
@@ -213,8 +217,15 @@ async fn first_text(socket: &mut WebSocket) -> Option<String> {
     None
 }
 
+/// The client went away or stopped reading.
+struct Gone;
+
 struct Session {
     chat: Arc<ChatService>,
+    auth: Arc<AuthService>,
+    /// Re-checked every ping interval, so a revoked session ends here too.
+    token: String,
+    send_timeout: Duration,
     user: user::Model,
     socket: WebSocket,
     /// Messages this socket has been sent, so none goes out twice.
@@ -242,7 +253,7 @@ impl Session {
         {
             Ok(frames) => {
                 for frame in frames {
-                    if self.socket.send(Message::Text(frame.into())).await.is_err() {
+                    if self.push(Message::Text(frame.into())).await.is_err() {
                         return None;
                     }
                 }
@@ -270,7 +281,10 @@ impl Session {
                     if last_heard.elapsed() > settings.ping_interval * 2 {
                         return Some(close_frame(close::NO_PONG, "no pong"));
                     }
-                    if self.socket.send(Message::Ping(Default::default())).await.is_err() {
+                    if self.token_revoked().await {
+                        return Some(close_frame(close::INVALID_TOKEN, "token revoked"));
+                    }
+                    if self.push(Message::Ping(Default::default())).await.is_err() {
                         return None;
                     }
                 }
@@ -298,18 +312,40 @@ impl Session {
         }
     }
 
-    async fn forward(&mut self, event: &Event) -> Result<(), axum::Error> {
+    async fn forward(&mut self, event: &Event) -> Result<(), Gone> {
         if let Some((conversation, seq)) = event.message
             && !self.sent.first_time(conversation, seq)
         {
             return Ok(());
         }
-        self.socket.send(Message::Text(event.frame.clone())).await
+        self.push(Message::Text(event.frame.clone())).await
     }
 
-    async fn reply(&mut self, reply: &Reply<'_>) -> Result<(), axum::Error> {
+    /// Sends one frame, giving up (the client is gone or stopped reading)
+    /// after one ping interval, so a stuck client cannot hold the socket.
+    async fn push(&mut self, message: Message) -> Result<(), Gone> {
+        match tokio::time::timeout(self.send_timeout, self.socket.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Gone),
+        }
+    }
+
+    /// Logged out, password changed or account disabled since the socket
+    /// signed in (checked once per ping interval). Owned copies: the socket
+    /// itself must not be borrowed across the query.
+    fn token_revoked(&self) -> impl std::future::Future<Output = bool> + Send + 'static {
+        let (auth, token) = (self.auth.clone(), self.token.clone());
+        async move {
+            matches!(
+                auth.authenticate_until(&token).await,
+                Err(e) if !matches!(e, AuthError::Storage(_))
+            )
+        }
+    }
+
+    async fn reply(&mut self, reply: &Reply<'_>) -> Result<(), Gone> {
         let text = serde_json::to_string(reply).expect("replies serialise");
-        self.socket.send(Message::Text(text.into())).await
+        self.push(Message::Text(text.into())).await
     }
 
     async fn error(
@@ -318,7 +354,7 @@ impl Session {
         client_id: Option<&str>,
         code: &str,
         detail: serde_json::Value,
-    ) -> Result<(), axum::Error> {
+    ) -> Result<(), Gone> {
         self.reply(&Reply::Error {
             request,
             client_id,
@@ -335,12 +371,17 @@ impl Session {
         request: &str,
         client_id: Option<&str>,
         err: ChatError,
-    ) -> Result<(), axum::Error> {
+    ) -> Result<(), Gone> {
         let (code, detail) = ApiError::from(err).code_and_detail();
         self.error(Some(request), client_id, code, detail).await
     }
 
-    async fn handle(&mut self, text: &str) -> Result<(), axum::Error> {
+    async fn handle(&mut self, text: &str) -> Result<(), Gone> {
+        // PostgreSQL cannot store NUL in text; REST input is checked the same way.
+        if text.contains("\\u0000") || text.contains('\0') {
+            let detail = json!("Text may not contain NUL characters.");
+            return self.error(None, None, "invalid_frame", detail).await;
+        }
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(frame) => frame,
             Err(e) => {
@@ -421,7 +462,7 @@ impl Session {
     async fn resume(
         &mut self,
         positions: HashMap<Uuid, i64>,
-    ) -> Result<Result<(), axum::Error>, ChatError> {
+    ) -> Result<Result<(), Gone>, ChatError> {
         let mut done = HashMap::new();
         for (conversation, read, last_seq) in self.chat.positions(self.user.id).await? {
             let mut from = positions.get(&conversation).copied().unwrap_or(read).max(0);
@@ -434,8 +475,8 @@ impl Session {
                         continue;
                     }
                     let frame = crate::chat::push_new(message);
-                    if let Err(e) = self.socket.send(Message::Text(frame.into())).await {
-                        return Ok(Err(e));
+                    if let Err(gone) = self.push(Message::Text(frame.into())).await {
+                        return Ok(Err(gone));
                     }
                 }
                 if (page.len() as u64) < REPLAY_PAGE {
