@@ -10,6 +10,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::both_backends;
+use crate::chat_support::ChatSocket;
 use crate::helpers::{PASSWORD, TestDatabase, body_of};
 use crate::smtp::SmtpSink;
 
@@ -121,6 +122,10 @@ both_backends! {
             .json(&json!({"username": "quiet", "password": PASSWORD})).send().await.unwrap()).await;
         let access = tokens["access"].as_str().unwrap().to_string();
         let refresh = tokens["refresh"].as_str().unwrap().to_string();
+        // A chat socket signed in through the query string: the token stays
+        // out of the log, and SIGTERM closes the socket cleanly.
+        let mut socket = ChatSocket::open(&server.base, &format!("?token={access}")).await;
+        socket.next_of("ready").await;
 
         // A request still in flight when SIGTERM arrives: headers sent, body not yet.
         let mut slow = tokio::net::TcpStream::connect(server.base.trim_start_matches("http://")).await.unwrap();
@@ -137,6 +142,7 @@ both_backends! {
         let mut answer = String::new();
         let _ = tokio::time::timeout(Duration::from_secs(10), slow.read_to_string(&mut answer)).await;
         assert!(answer.starts_with("HTTP/1.1 401"), "in-flight request was not answered: {answer:?}");
+        assert_eq!(socket.closed_with().await, 1001, "the chat socket is closed as going away");
 
         let status = server.wait_exit().await;
         assert!(status.success(), "exit status {status:?}");
