@@ -33,6 +33,25 @@ impl ChatSocket {
         Self { ws }
     }
 
+    /// Connects with a tiny receive buffer, as a phone on a bad network: once
+    /// it stops reading, the server's writes to it soon block.
+    pub async fn open_cramped(address: &str, who: &TestUser) -> Self {
+        let host = address.trim_start_matches("http://");
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(2048).unwrap();
+        let stream = socket.connect(host.parse().unwrap()).await.unwrap();
+        let (ws, _) =
+            tokio_tungstenite::client_async(socket_url(address), MaybeTlsStream::Plain(stream))
+                .await
+                .expect("websocket handshake");
+        let mut socket = Self { ws };
+        socket
+            .send(json!({"type": "auth", "token": who.access}))
+            .await;
+        socket.next_of("ready").await;
+        socket
+    }
+
     /// Connects and signs in with an `auth` frame; waits for `ready`.
     pub async fn connect(address: &str, who: &TestUser) -> Self {
         let mut socket = Self::open(address, "").await;

@@ -172,6 +172,34 @@ both_backends! {
         assert!(left["last_seen"].is_string(), "{left}");
     }
 
+    async fn a_client_that_stops_reading_is_dropped_without_slowing_the_others(backend) {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.chat.ping_interval = Duration::from_secs(1);
+            s.chat.send_limit = 0;
+        })
+        .await;
+        let ada = app.verified_user("ada").await;
+        let tobi = app.verified_user("tobi").await;
+        let conv = conversation(&app, &ada, &tobi).await;
+        let _stuck = ChatSocket::open_cramped(&app.address, &tobi).await;
+        let mut ada_ws = ChatSocket::connect(&app.address, &ada).await;
+        let long = "x".repeat(4000);
+        for n in 0..60 {
+            let started = std::time::Instant::now();
+            send_rest(&app, &ada, &conv, &format!("c-{n}"), &long).await;
+            let pushed = ada_ws.next_of("message.new").await;
+            assert_eq!(pushed["message"]["seq"], n + 1);
+            assert!(started.elapsed() < Duration::from_secs(2), "message {n} took {:?}", started.elapsed());
+        }
+        // The stuck socket is dropped (its writes time out); its contact hears it left.
+        loop {
+            let presence = ada_ws.next_of("presence").await;
+            if presence["user_id"] == tobi.id.as_str() && presence["online"] == false {
+                break;
+            }
+        }
+    }
+
     async fn an_expiring_token_is_announced_and_the_socket_closed(backend) {
         let app = TestApp::spawn_with(backend, |s| s.auth.access_token_ttl = Duration::from_secs(2)).await;
         let ada = app.verified_user("ada").await;
