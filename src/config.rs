@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::chat::ChatSettings;
+use crate::media::S3Settings;
 
 /// Every setting, as flags with an environment-variable twin.
 #[derive(Args, Clone, Debug)]
@@ -24,6 +25,18 @@ pub struct ConfigArgs {
     /// Where uploaded images are kept (default: `media` in the data folder).
     #[arg(long, env = "ATELIER_MEDIA_DIR")]
     pub media_dir: Option<PathBuf>,
+    /// Keep uploaded images in this S3-compatible bucket instead of the media folder.
+    #[arg(long, env = "ATELIER_MEDIA_S3_BUCKET")]
+    pub media_s3_bucket: Option<String>,
+    #[arg(long, env = "ATELIER_MEDIA_S3_REGION", default_value = "us-east-1")]
+    pub media_s3_region: String,
+    /// The bucket's endpoint for providers other than AWS (MinIO, R2, ...), e.g. `http://127.0.0.1:9000`.
+    #[arg(long, env = "ATELIER_MEDIA_S3_ENDPOINT")]
+    pub media_s3_endpoint: Option<String>,
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
+    pub aws_access_key_id: Option<String>,
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub aws_secret_access_key: Option<String>,
     /// Largest accepted image upload, in bytes.
     #[arg(long, env = "ATELIER_MAX_UPLOAD_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_upload_bytes: usize,
@@ -108,6 +121,8 @@ pub struct Settings {
     pub database_url: String,
     pub data_dir: PathBuf,
     pub media_dir: PathBuf,
+    /// When set, images go to this bucket instead of `media_dir`.
+    pub media_s3: Option<S3Settings>,
     pub max_upload_bytes: usize,
     pub smtp_url: Option<String>,
     pub email_from: String,
@@ -200,6 +215,16 @@ impl ConfigArgs {
             media_dir: self
                 .media_dir
                 .unwrap_or_else(|| self.data_dir.join("media")),
+            media_s3: self
+                .media_s3_bucket
+                .filter(|b| !b.trim().is_empty())
+                .map(|bucket| S3Settings {
+                    bucket,
+                    region: self.media_s3_region,
+                    endpoint: self.media_s3_endpoint.filter(|e| !e.trim().is_empty()),
+                    access_key_id: self.aws_access_key_id,
+                    secret_access_key: self.aws_secret_access_key,
+                }),
             max_upload_bytes: self.max_upload_bytes,
             data_dir: self.data_dir,
             smtp_url: self.smtp_url.filter(|u| !u.trim().is_empty()),

@@ -183,6 +183,10 @@ impl From<MediaError> for ApiError {
             MediaError::TooLarge(_) => crate::http::extract::payload_too_large(),
             MediaError::NotFound => ApiError::not_found(),
             MediaError::Io(e) => ApiError::Internal(format!("media storage: {e}")),
+            MediaError::Remote(cause) => {
+                tracing::warn!(%cause, "media bucket unavailable");
+                ApiError::Unavailable
+            }
             MediaError::Storage(e) => e.into(),
         }
     }

@@ -25,7 +25,7 @@ use crate::config::{Settings, mask_url};
 use crate::http::middleware;
 use crate::idempotency::IdempotencyStore;
 use crate::mail::Mailer;
-use crate::media::MediaService;
+use crate::media::{MediaService, MediaStore};
 use crate::state::AppState;
 use crate::store::StoreService;
 
@@ -80,16 +80,22 @@ impl Application {
         ));
         store.clone().spawn_expiry();
         let chat = crate::chat::ChatService::new(db.clone(), settings.chat.clone()).await?;
+        let media_store = match &settings.media_s3 {
+            Some(bucket) => MediaStore::bucket(bucket)?,
+            None => MediaStore::folder(settings.media_dir.clone()),
+        };
+        let media = Arc::new(MediaService::new(
+            db.clone(),
+            media_store,
+            settings.max_upload_bytes,
+        ));
+        tracing::info!(store = %media.describe(), "media");
         let state = AppState {
             db: db.clone(),
             auth: auth.clone(),
             store: store.clone(),
             idempotency: IdempotencyStore::new(db.clone()),
-            media: Arc::new(MediaService::new(
-                db.clone(),
-                settings.media_dir.clone(),
-                settings.max_upload_bytes,
-            )),
+            media: media.clone(),
             metrics: metrics_handle(),
             chat: chat.clone(),
         };

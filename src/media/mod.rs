@@ -1,10 +1,12 @@
 //! Image uploads shared by the whole API (products now; portfolios and chat
 //! attachments later): JPEG, PNG and WebP only, recognised by their content;
-//! stored under random names in the media folder and served at `/media/...`.
+//! stored under random names (in the media folder, or an S3-compatible
+//! bucket when one is configured) and served at `/media/...`.
 
 pub mod http;
+mod store;
 
-use std::path::PathBuf;
+pub use store::{MediaStore, S3Settings};
 
 use chrono::Utc;
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -26,6 +28,9 @@ pub enum MediaError {
     NotFound,
     #[error("media storage: {0}")]
     Io(#[from] std::io::Error),
+    /// The bucket could not be reached or refused.
+    #[error("media bucket: {0}")]
+    Remote(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -47,7 +52,7 @@ pub struct MediaView {
 
 pub struct MediaService {
     db: DatabaseConnection,
-    dir: PathBuf,
+    store: MediaStore,
     max_bytes: usize,
 }
 
@@ -69,8 +74,16 @@ pub fn url_of(name: &str) -> String {
 }
 
 impl MediaService {
-    pub fn new(db: DatabaseConnection, dir: PathBuf, max_bytes: usize) -> Self {
-        Self { db, dir, max_bytes }
+    pub fn new(db: DatabaseConnection, store: MediaStore, max_bytes: usize) -> Self {
+        Self {
+            db,
+            store,
+            max_bytes,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        self.store.describe()
     }
 
     pub fn max_bytes(&self) -> usize {
@@ -93,12 +106,8 @@ impl MediaService {
         };
         let id = Uuid::now_v7();
         let name = format!("{id}.{ext}");
-        tokio::fs::create_dir_all(&self.dir).await?;
-        // Written aside, then renamed: a reader never sees half a file.
-        let partial = self.dir.join(format!(".{name}.partial"));
-        tokio::fs::write(&partial, &bytes).await?;
-        tokio::fs::rename(&partial, self.dir.join(&name)).await?;
         let size = bytes.len() as i64;
+        self.store.put(&name, bytes).await?;
         media::Entity::insert(media::ActiveModel {
             id: Set(id),
             owner_id: Set(owner.id),
@@ -125,9 +134,7 @@ impl MediaService {
             .one(&self.db)
             .await?
             .ok_or(MediaError::NotFound)?;
-        let bytes = tokio::fs::read(self.dir.join(&row.name))
-            .await
-            .map_err(|_| MediaError::NotFound)?;
+        let bytes = self.store.get(&row.name).await?;
         Ok((row.content_type, bytes))
     }
 }

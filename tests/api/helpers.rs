@@ -144,6 +144,7 @@ pub fn test_settings(database_url: &str, data_dir: PathBuf, smtp_url: String) ->
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: database_url.to_string(),
         media_dir: data_dir.join("media"),
+        media_s3: None,
         max_upload_bytes: 64 * 1024,
         data_dir,
         smtp_url: Some(smtp_url),

@@ -13,6 +13,7 @@ mod errors;
 mod housekeeping;
 mod login;
 mod media;
+mod media_s3;
 mod operations;
 mod orders;
 mod password;
