@@ -2,9 +2,10 @@
 //! a tailor's own store.
 
 use sea_orm::sea_query::{Expr, Func, LikeExpr, Query};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
-use std::collections::HashSet;
-
+use sea_orm::{
+    ColumnTrait, Condition, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, Select,
+};
 use uuid::Uuid;
 
 use super::views::{self, ProductSummary};
@@ -98,33 +99,47 @@ impl StoreService {
         let Some(offset) = crate::storage::page_offset(page, page_size, count) else {
             return Ok(None);
         };
-        let rows = select.offset(offset).limit(page_size).all(&self.db).await?;
-        let ids: Vec<Uuid> = rows.iter().map(|p| p.id).collect();
-        let stocked = self.in_stock_among(&ids).await?;
+        let variant = product_variant::Entity;
+        let stocked = Query::select()
+            .expr(Expr::val(1))
+            .from(variant)
+            .and_where(
+                Expr::col((variant, product_variant::Column::ProductId))
+                    .equals((product::Entity, product::Column::Id)),
+            )
+            .and_where(Expr::col((variant, product_variant::Column::Stock)).gt(0))
+            .to_owned();
+        // Whether each product has stock comes in the same query as the page:
+        // one statement per page instead of two.
+        let rows = select
+            .expr_as(Expr::exists(stocked), "in_stock")
+            .offset(offset)
+            .limit(page_size)
+            .into_model::<WithStock>()
+            .all(&self.db)
+            .await?;
         Ok(Some(ProductPage {
             count,
             products: rows
                 .iter()
-                .map(|p| views::summary(p, stocked.contains(&p.id)))
+                .map(|row| views::summary(&row.product, row.in_stock))
                 .collect(),
         }))
     }
 }
 
-impl StoreService {
-    /// Which of these products have a variant in stock: one small query
-    /// instead of loading every variant of the page.
-    async fn in_stock_among(&self, ids: &[Uuid]) -> Result<HashSet<Uuid>, StoreError> {
-        let stocked: Vec<Uuid> = product_variant::Entity::find()
-            .select_only()
-            .column(product_variant::Column::ProductId)
-            .distinct()
-            .filter(product_variant::Column::ProductId.is_in(ids.iter().copied()))
-            .filter(product_variant::Column::Stock.gt(0))
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        Ok(stocked.into_iter().collect())
+/// A product row and whether any of its variants is in stock.
+struct WithStock {
+    product: product::Model,
+    in_stock: bool,
+}
+
+impl FromQueryResult for WithStock {
+    fn from_query_result(row: &QueryResult, prefix: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            product: product::Model::from_query_result(row, prefix)?,
+            in_stock: row.try_get(prefix, "in_stock")?,
+        })
     }
 }
 
