@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::chat_support::{ChatSocket, conversation, send_rest};
-use crate::helpers::{Backend, TestApp, postgres_admin_url};
+use crate::helpers::{Backend, TestApp, free_port, postgres_admin_url};
 
 fn redis_url() -> Option<String> {
     std::env::var("ATELIER_TEST_REDIS_URL")
@@ -160,14 +160,6 @@ impl Drop for PrivateRedis {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -135,15 +135,14 @@ impl ChatSocket {
 }
 
 /// A opens (or gets) the conversation with B; returns its id.
-pub async fn conversation(app_address: &TestApp, a: &TestUser, b: &TestUser) -> String {
+pub async fn conversation(app: &TestApp, a: &TestUser, b: &TestUser) -> String {
     let (status, body) = status_and_body(
-        app_address
-            .post_as(
-                &a.access,
-                "/chat/api/conversations/",
-                json!({"user_id": b.id}),
-            )
-            .await,
+        app.post_as(
+            &a.access,
+            "/chat/api/conversations/",
+            json!({"user_id": b.id}),
+        )
+        .await,
     )
     .await;
     assert!(

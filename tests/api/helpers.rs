@@ -25,6 +25,15 @@ pub enum Backend {
     Postgres,
 }
 
+/// A port nobody listens on right now, for a helper process to take.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub fn postgres_admin_url() -> Option<String> {
     std::env::var("ATELIER_TEST_POSTGRES_URL")
         .ok()

@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::both_backends;
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, free_port};
 use crate::media::{JPEG, upload};
 use atelier::media::{MediaStore, S3Settings};
 
@@ -21,11 +21,7 @@ struct FakeS3 {
 impl FakeS3 {
     /// `None` (and a loud skip) when moto is not installed.
     async fn start() -> Option<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())

@@ -11,16 +11,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::both_backends;
 use crate::chat_support::ChatSocket;
-use crate::helpers::{PASSWORD, TestDatabase, body_of};
+use crate::helpers::{PASSWORD, TestDatabase, body_of, free_port};
 use crate::smtp::SmtpSink;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// `atelier serve` with a clean environment plus `env`, logging to a file.
 struct Server {
