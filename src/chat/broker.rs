@@ -111,18 +111,9 @@ impl Fanout {
     pub async fn claim_online(&self, user: Uuid) {
         if let Some(redis) = &self.redis {
             let mut conn = redis.commands.clone();
-            let result = redis::pipe()
-                .cmd("ZADD")
-                .arg(presence_key(user))
-                .arg(expiry_ms())
-                .arg(redis.instance.to_string())
-                .ignore()
-                .cmd("PEXPIRE")
-                .arg(presence_key(user))
-                .arg(PRESENCE_TTL.as_millis() as u64)
-                .ignore()
-                .query_async::<()>(&mut conn)
-                .await;
+            let mut pipe = redis::pipe();
+            add_claim(&mut pipe, user, redis.instance);
+            let result = pipe.query_async::<()>(&mut conn).await;
             if let Err(e) = result {
                 tracing::warn!(error = %e, "presence: cannot reach Redis");
             }
@@ -198,6 +189,19 @@ async fn until(stop: CancellationToken, task: impl std::future::Future<Output = 
         () = stop.cancelled() => {}
         () = task => {}
     }
+}
+
+/// "`user` is online on `instance`" until the claim expires, unless renewed.
+fn add_claim(pipe: &mut redis::Pipeline, user: Uuid, instance: Uuid) {
+    pipe.cmd("ZADD")
+        .arg(presence_key(user))
+        .arg(expiry_ms())
+        .arg(instance.to_string())
+        .ignore()
+        .cmd("PEXPIRE")
+        .arg(presence_key(user))
+        .arg(PRESENCE_TTL.as_millis() as u64)
+        .ignore();
 }
 
 fn presence_key(user: Uuid) -> String {
@@ -287,15 +291,7 @@ async fn renew_presence(mut conn: ConnectionManager, instance: Uuid, hub: Arc<Hu
         }
         let mut pipe = redis::pipe();
         for user in users {
-            pipe.cmd("ZADD")
-                .arg(presence_key(user))
-                .arg(expiry_ms())
-                .arg(instance.to_string())
-                .ignore()
-                .cmd("PEXPIRE")
-                .arg(presence_key(user))
-                .arg(PRESENCE_TTL.as_millis() as u64)
-                .ignore();
+            add_claim(&mut pipe, user, instance);
         }
         if let Err(e) = pipe.query_async::<()>(&mut conn).await {
             tracing::warn!(error = %e, "presence: cannot renew in Redis");

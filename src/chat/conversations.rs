@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, TransactionTrait,
@@ -41,6 +41,15 @@ impl MemberCache {
         }
         map.insert(conversation, members);
     }
+}
+
+/// The ids of the conversations `user` is a member of, as a subquery.
+fn conversations_of(user: Uuid) -> SelectStatement {
+    Query::select()
+        .column(conversation_member::Column::ConversationId)
+        .from(conversation_member::Entity)
+        .and_where(Expr::col(conversation_member::Column::UserId).eq(user))
+        .to_owned()
 }
 
 fn pair_key(a: Uuid, b: Uuid) -> String {
@@ -106,11 +115,9 @@ impl ChatService {
                 Err(e) => return Err(e.into()),
             },
         };
-        let mut views = self.views_for(me.id, vec![(conversation, 0)]).await?;
-        let mut view = views.pop().ok_or(ChatError::NotFound)?;
-        view.last_read_seq = self.read_position(me.id, view.id).await?;
-        view.unread_count = (view.last_seq - view.last_read_seq).max(0);
-        Ok((view, created))
+        let read = self.read_position(me.id, conversation.id).await?;
+        let mut views = self.views_for(me.id, vec![(conversation, read)]).await?;
+        Ok((views.pop().ok_or(ChatError::NotFound)?, created))
     }
 
     /// The conversation between two users, if they have one.
@@ -239,12 +246,8 @@ impl ChatService {
         page: u64,
         page_size: u64,
     ) -> Result<Option<(u64, Vec<ConversationView>)>, ChatError> {
-        let mine = Query::select()
-            .column(conversation_member::Column::ConversationId)
-            .from(conversation_member::Entity)
-            .and_where(Expr::col(conversation_member::Column::UserId).eq(me.id))
-            .to_owned();
-        let query = conversation::Entity::find().filter(conversation::Column::Id.in_subquery(mine));
+        let query = conversation::Entity::find()
+            .filter(conversation::Column::Id.in_subquery(conversations_of(me.id)));
         let count = query.clone().count(&self.db).await?;
         let Some(offset) = crate::storage::page_offset(page, page_size, count) else {
             return Ok(None);
@@ -347,11 +350,7 @@ impl ChatService {
 
     /// Everyone who shares a conversation with `user`.
     pub(super) async fn contacts(&self, user: Uuid) -> Result<Vec<Uuid>, ChatError> {
-        let mine = Query::select()
-            .column(conversation_member::Column::ConversationId)
-            .from(conversation_member::Entity)
-            .and_where(Expr::col(conversation_member::Column::UserId).eq(user))
-            .to_owned();
+        let mine = conversations_of(user);
         let mut contacts: Vec<Uuid> = conversation_member::Entity::find()
             .select_only()
             .column(conversation_member::Column::UserId)

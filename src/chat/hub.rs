@@ -27,6 +27,15 @@ struct Socket {
     too_slow: CancellationToken,
 }
 
+impl Socket {
+    /// Queues the event, or marks the socket too slow when its queue is full.
+    fn offer(&self, event: &Arc<Event>) {
+        if self.queue.try_send(event.clone()).is_err() {
+            self.too_slow.cancel();
+        }
+    }
+}
+
 /// What a socket gets when it joins the hub.
 pub struct Registration {
     pub id: u64,
@@ -87,9 +96,7 @@ impl Hub {
         let sockets = self.sockets.lock().expect("hub lock");
         for user in recipients {
             for socket in sockets.get(user).into_iter().flatten() {
-                if socket.queue.try_send(event.clone()).is_err() {
-                    socket.too_slow.cancel();
-                }
+                socket.offer(event);
             }
         }
     }
@@ -98,9 +105,7 @@ impl Hub {
     pub fn deliver_to_all(&self, event: &Arc<Event>) {
         let sockets = self.sockets.lock().expect("hub lock");
         for socket in sockets.values().flatten() {
-            if socket.queue.try_send(event.clone()).is_err() {
-                socket.too_slow.cancel();
-            }
+            socket.offer(event);
         }
     }
 

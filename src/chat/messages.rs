@@ -428,7 +428,7 @@ impl ChatService {
         if Utc::now() - found.created_at > window {
             return Err(ChatError::Forbidden(
                 "edit_window_closed",
-                "Messages can only be edited for 15 minutes after sending.",
+                "The time for editing this message has passed.",
             ));
         }
         let mut updated = found;
