@@ -39,7 +39,8 @@ pub struct UploadForm {
     responses(
         (status = 201, description = "Stored", body = MediaView),
         (status = 400, description = "No `file` field, or not a JPEG/PNG/WebP image", body = Object),
-        (status = 413, description = "Larger than the limit", body = ErrorBody)))]
+        (status = 413, description = "Larger than the limit", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`: the media bucket cannot be reached", body = ErrorBody)))]
 async fn upload(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -82,7 +83,8 @@ fn bad_multipart(err: axum::extract::multipart::MultipartError) -> ApiError {
     params(("name" = String, Path, description = "The name from an upload's url")),
     responses(
         (status = 200, description = "The image", content_type = "image/*", body = Vec<u8>),
-        (status = 404, description = "No such image", body = ErrorBody)))]
+        (status = 404, description = "No such image", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`: the media bucket cannot be reached", body = ErrorBody)))]
 async fn serve(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
