@@ -1,16 +1,17 @@
 //! The public catalog: filters, ordering and pages over visible products, and
 //! a tailor's own store.
 
-use sea_orm::sea_query::{Expr, Func, LikeExpr, Query};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, Func, LikeExpr, Order, Query, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QueryResult, QuerySelect, Select,
+    ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    Select,
 };
 use uuid::Uuid;
 
-use super::views::{self, ProductSummary};
+use super::views::{ProductSummary, RatingSummary};
 use super::{KINDS, StoreError, StoreService};
-use crate::storage::entities::{category, product, product_variant, user};
+use crate::storage::entities::{category, media, product, product_image, product_variant, user};
 use crate::validation::FieldErrors;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -99,48 +100,151 @@ impl StoreService {
         let Some(offset) = crate::storage::page_offset(page, page_size, count) else {
             return Ok(None);
         };
-        let variant = product_variant::Entity;
-        let stocked = Query::select()
-            .expr(Expr::val(1))
-            .from(variant)
-            .and_where(
-                Expr::col((variant, product_variant::Column::ProductId))
-                    .equals((product::Entity, product::Column::Id)),
-            )
-            .and_where(Expr::col((variant, product_variant::Column::Stock)).gt(0))
-            .to_owned();
-        // Whether each product has stock comes in the same query as the page:
-        // one statement per page instead of two.
+        // The page, each product's stock flag and first image come in one
+        // statement: on SQLite every statement is a round trip to the
+        // connection's thread, and a summary needs no description.
         let rows = select
-            .expr_as(Expr::exists(stocked), "in_stock")
+            .select_only()
+            .columns(SUMMARY_COLUMNS)
+            .expr_as(stocked(), "in_stock")
+            .expr_as(first_image_name(), "image_name")
             .offset(offset)
             .limit(page_size)
-            .into_model::<WithStock>()
+            .into_model::<SummaryRow>()
             .all(&self.db)
             .await?;
         Ok(Some(ProductPage {
             count,
-            products: rows
-                .iter()
-                .map(|row| views::summary(&row.product, row.in_stock))
-                .collect(),
+            products: rows.into_iter().map(SummaryRow::into_view).collect(),
         }))
     }
 }
 
-/// A product row and whether any of its variants is in stock.
-struct WithStock {
-    product: product::Model,
+/// The product columns a summary shows.
+const SUMMARY_COLUMNS: [product::Column; 16] = {
+    use product::Column as C;
+    [
+        C::Id,
+        C::TailorId,
+        C::CategoryId,
+        C::Name,
+        C::Kind,
+        C::Material,
+        C::Colors,
+        C::PriceKobo,
+        C::Currency,
+        C::DiscountPercent,
+        C::EffectivePriceKobo,
+        C::IsActive,
+        C::RatingAvgCenti,
+        C::RatingCount,
+        C::FavoritesCount,
+        C::CreatedAt,
+    ]
+};
+
+/// A product as a list shows it: `SUMMARY_COLUMNS`, whether any variant is
+/// in stock, and the stored name of its first image.
+#[derive(FromQueryResult)]
+pub(super) struct SummaryRow {
+    id: Uuid,
+    tailor_id: Uuid,
+    category_id: Option<Uuid>,
+    name: String,
+    kind: String,
+    material: String,
+    colors: String,
+    price_kobo: i64,
+    currency: String,
+    discount_percent: i32,
+    effective_price_kobo: i64,
+    is_active: bool,
+    rating_avg_centi: i64,
+    rating_count: i64,
+    favorites_count: i64,
+    created_at: DateTime<Utc>,
     in_stock: bool,
+    image_name: Option<String>,
 }
 
-impl FromQueryResult for WithStock {
-    fn from_query_result(row: &QueryResult, prefix: &str) -> Result<Self, DbErr> {
-        Ok(Self {
-            product: product::Model::from_query_result(row, prefix)?,
-            in_stock: row.try_get(prefix, "in_stock")?,
-        })
+impl SummaryRow {
+    pub(super) fn of(p: &product::Model, in_stock: bool, image_name: Option<String>) -> Self {
+        Self {
+            id: p.id,
+            tailor_id: p.tailor_id,
+            category_id: p.category_id,
+            name: p.name.clone(),
+            kind: p.kind.clone(),
+            material: p.material.clone(),
+            colors: p.colors.clone(),
+            price_kobo: p.price_kobo,
+            currency: p.currency.clone(),
+            discount_percent: p.discount_percent,
+            effective_price_kobo: p.effective_price_kobo,
+            is_active: p.is_active,
+            rating_avg_centi: p.rating_avg_centi,
+            rating_count: p.rating_count,
+            favorites_count: p.favorites_count,
+            created_at: p.created_at,
+            in_stock,
+            image_name,
+        }
     }
+
+    pub(super) fn into_view(self) -> ProductSummary {
+        ProductSummary {
+            id: self.id,
+            tailor_id: self.tailor_id,
+            category_id: self.category_id,
+            name: self.name,
+            kind: self.kind,
+            material: self.material,
+            colors: self
+                .colors
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect(),
+            price: self.price_kobo,
+            currency: self.currency,
+            discount_percent: self.discount_percent,
+            effective_price: self.effective_price_kobo,
+            in_stock: self.in_stock,
+            is_active: self.is_active,
+            rating: RatingSummary {
+                average: self.rating_avg_centi as f64 / 100.0,
+                count: self.rating_count,
+            },
+            favorites_count: self.favorites_count,
+            created_at: self.created_at,
+            image: self.image_name.as_deref().map(crate::media::url_of),
+        }
+    }
+}
+
+/// Whether any variant of the product is in stock.
+fn stocked() -> SimpleExpr {
+    with_variant(Condition::all().add(product_variant::Column::Stock.gt(0)))
+}
+
+/// The stored name of the product's first image, as a scalar subquery.
+fn first_image_name() -> SimpleExpr {
+    let (image, media) = (product_image::Entity, media::Entity);
+    let first = Query::select()
+        .column((media, media::Column::Name))
+        .from(image)
+        .inner_join(
+            media,
+            Expr::col((media, media::Column::Id)).equals((image, product_image::Column::MediaId)),
+        )
+        .and_where(
+            Expr::col((image, product_image::Column::ProductId))
+                .equals((product::Entity, product::Column::Id)),
+        )
+        .order_by((image, product_image::Column::Position), Order::Asc)
+        .limit(1)
+        .to_owned();
+    SimpleExpr::SubQuery(None, Box::new(first.into_sub_query_statement()))
 }
 
 fn ordered(select: Select<product::Entity>, ordering: Ordering) -> Select<product::Entity> {
@@ -177,13 +281,13 @@ fn contains(input: &str) -> LikeExpr {
     LikeExpr::new(escaped).escape('\\')
 }
 
-fn lower(col: product::Column) -> sea_orm::sea_query::SimpleExpr {
+fn lower(col: product::Column) -> SimpleExpr {
     Expr::expr(Func::lower(Expr::col((product::Entity, col)))).into()
 }
 
 /// Products having a variant that matches `condition`: a correlated EXISTS,
 /// answered per product from the (product_id, ...) variant indexes.
-fn with_variant(condition: Condition) -> sea_orm::sea_query::SimpleExpr {
+fn with_variant(condition: Condition) -> SimpleExpr {
     Expr::exists(
         Query::select()
             .expr(Expr::val(1))
@@ -275,10 +379,9 @@ fn filtered(q: &CatalogQuery) -> Result<(Select<product::Entity>, Ordering), Sto
         }
     }
     if let Some(raw) = given(&q.in_stock) {
-        let stocked = with_variant(Condition::all().add(product_variant::Column::Stock.gt(0)));
         match raw.to_lowercase().as_str() {
-            "true" | "1" => select = select.filter(stocked),
-            "false" | "0" => select = select.filter(Condition::all().not().add(stocked)),
+            "true" | "1" => select = select.filter(stocked()),
+            "false" | "0" => select = select.filter(Condition::all().not().add(stocked())),
             _ => errors.add("in_stock", "Use true or false."),
         }
     }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::browse::SummaryRow;
 use super::views::{self, ProductDetail};
 use super::{CURRENCY, KINDS, StoreError, StoreService};
 use crate::storage::entities::{category, media, product, product_image, product_variant, user};
@@ -286,17 +287,24 @@ impl StoreService {
             Some(c) => category::Entity::find_by_id(c).one(&self.db).await?,
             None => None,
         };
-        let images = self.image_urls(id).await?;
+        let images = self.image_names(id).await?;
+        let in_stock = variants.iter().any(|v| v.stock > 0);
+        let summary = SummaryRow::of(&product, in_stock, images.first().cloned()).into_view();
         Ok(views::detail(
+            summary,
             &product,
             &variants,
             category.as_ref(),
-            images,
+            images
+                .iter()
+                .map(|name| crate::media::url_of(name))
+                .collect(),
         ))
     }
 
     /// Field checks shared by create and update; also resolves the category.
-    async fn image_urls(&self, product_id: Uuid) -> Result<Vec<String>, StoreError> {
+    /// The stored names of the product's images, in display order.
+    async fn image_names(&self, product_id: Uuid) -> Result<Vec<String>, StoreError> {
         let order = product_image::Entity::find()
             .filter(product_image::Column::ProductId.eq(product_id))
             .order_by_asc(product_image::Column::Position)
@@ -311,8 +319,7 @@ impl StoreService {
             .collect();
         Ok(order
             .iter()
-            .filter_map(|i| names.get(&i.media_id))
-            .map(|name| crate::media::url_of(name))
+            .filter_map(|i| names.get(&i.media_id).cloned())
             .collect())
     }
 

@@ -69,6 +69,8 @@ pub struct ProductSummary {
     pub rating: RatingSummary,
     pub favorites_count: i64,
     pub created_at: DateTime<Utc>,
+    /// URL of the first image (`/media/...`); null when the product has none.
+    pub image: Option<String>,
 }
 
 /// A product with its variants.
@@ -84,43 +86,15 @@ pub struct ProductDetail {
     pub updated_at: DateTime<Utc>,
 }
 
-pub fn summary(p: &product::Model, in_stock: bool) -> ProductSummary {
-    ProductSummary {
-        id: p.id,
-        tailor_id: p.tailor_id,
-        category_id: p.category_id,
-        name: p.name.clone(),
-        kind: p.kind.clone(),
-        material: p.material.clone(),
-        colors: p
-            .colors
-            .split(',')
-            .filter(|c| !c.is_empty())
-            .map(str::to_string)
-            .collect(),
-        price: p.price_kobo,
-        currency: p.currency.clone(),
-        discount_percent: p.discount_percent,
-        effective_price: p.effective_price_kobo,
-        in_stock,
-        is_active: p.is_active,
-        rating: RatingSummary {
-            average: p.rating_avg_centi as f64 / 100.0,
-            count: p.rating_count,
-        },
-        favorites_count: p.favorites_count,
-        created_at: p.created_at,
-    }
-}
-
 pub fn detail(
+    summary: ProductSummary,
     p: &product::Model,
     variants: &[product_variant::Model],
     category: Option<&category::Model>,
     images: Vec<String>,
 ) -> ProductDetail {
     ProductDetail {
-        summary: summary(p, variants.iter().any(|v| v.stock > 0)),
+        summary,
         description: p.description.clone(),
         category: category.map(CategoryView::from),
         variants: variants

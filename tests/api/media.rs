@@ -94,6 +94,9 @@ both_backends! {
         let (status, created) = status_and_body(app.post_as(&tailor.access, "/shop/api/product/upload/", product).await).await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         assert_eq!(created["images"], json!([back["url"], front["url"]]));
+        assert_eq!(created["image"], back["url"], "the detail's summary shows the first image");
+        let listed = body_of(app.get("/shop/api/product/list/").await).await;
+        assert_eq!(listed["results"][0]["image"], back["url"], "a list shows each product's first image");
 
         let id = created["id"].as_str().unwrap();
         let patch = |ids: Value| app.client.patch(app.url(&format!("/shop/api/product/update/{id}/")))
@@ -108,6 +111,14 @@ both_backends! {
         assert_eq!(updated["images"], json!([front["url"]]));
         let detail = body_of(app.get(&format!("/shop/api/product/{id}")).await).await;
         assert_eq!(detail["images"], json!([front["url"]]));
+        let store = body_of(app.get_as(&tailor.access, "/shop/api/product/store/").await).await;
+        assert_eq!(store["results"][0]["image"], front["url"]);
+
+        let bare = json!({"name": "Cap", "kind": "accessory", "price": 100, "variants": [{"stock": 1}]});
+        app.post_as(&tailor.access, "/shop/api/product/upload/", bare).await;
+        let listed = body_of(app.get("/shop/api/product/list/").await).await;
+        assert_eq!(listed["results"][0]["name"], "Cap");
+        assert_eq!(listed["results"][0]["image"], Value::Null, "no image: null");
     }
 
     async fn uploads_may_exceed_the_json_body_limit(backend) {

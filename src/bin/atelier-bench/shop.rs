@@ -37,8 +37,8 @@ const MAX_VARIANTS: u32 = 100;
 
 #[derive(Args)]
 pub struct ShopArgs {
-    /// Products uploaded before the scenarios.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Products uploaded before the scenarios; 0 measures what a --url server already has.
+    #[arg(long, default_value_t = 10_000)]
     products: u32,
     /// Variants (size and colour with stock) per product.
     #[arg(long, default_value_t = 5,
@@ -47,6 +47,13 @@ pub struct ShopArgs {
     /// Tailors registered to own the products; product i belongs to tailor i % tailors.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     tailors: u32,
+    /// A query string (e.g. `color=red&size=M`) to measure in place of the
+    /// built-in filter mix; repeat it for a mix of your own.
+    #[arg(long = "filter")]
+    filters: Vec<String>,
+    /// Run only this scenario (`list` or `filtered`).
+    #[arg(long, value_parser = ["list", "filtered"])]
+    only: Option<String>,
     #[command(flatten)]
     load: LoadArgs,
     #[command(flatten)]
@@ -66,16 +73,23 @@ pub async fn bench_shop(args: ShopArgs) -> Result<()> {
 
 /// Prepares tailors and catalog, then runs and prints both scenarios.
 async fn run_shop(client: &Client, api: &Arc<Api>, outbox: &Path, args: &ShopArgs) -> Result<()> {
-    let tailors = prepare_users(client, api, outbox, args.tailors as usize, "tailor").await?;
-    let variants = args.variants_per_product as usize;
-    let products = (0..args.products as usize).map(|i| catalog::product(i, variants));
-    upload_products(client, api, &tailors, products.collect()).await?;
+    if args.products > 0 {
+        let tailors = prepare_users(client, api, outbox, args.tailors as usize, "tailor").await?;
+        let variants = args.variants_per_product as usize;
+        let products = (0..args.products as usize).map(|i| catalog::product(i, variants));
+        upload_products(client, api, &tailors, products.collect()).await?;
+    }
     let list = vec![format!("{}?{FIRST_PAGE}", api.catalog)];
-    let filtered: Vec<String> = FILTERS
+    let mix: Vec<&str> = if args.filters.is_empty() {
+        FILTERS.to_vec()
+    } else {
+        args.filters.iter().map(String::as_str).collect()
+    };
+    let filtered: Vec<String> = mix
         .iter()
         .map(|filter| format!("{}?{FIRST_PAGE}&{filter}", api.catalog))
         .collect();
-    print_shares(client, &list[0], &filtered).await?;
+    print_shares(client, &list[0], &mix, &filtered).await?;
 
     args.load.print_target(
         api,
@@ -87,6 +101,9 @@ async fn run_shop(client: &Client, api: &Arc<Api>, outbox: &Path, args: &ShopArg
         ),
     );
     for (name, urls) in [("list", list), ("filtered", filtered)] {
+        if args.only.as_ref().is_some_and(|only| only != name) {
+            continue;
+        }
         let urls = Arc::new(urls);
         let workers = (0..args.load.connections as usize)
             .map(|i| CatalogWorker {
@@ -161,10 +178,15 @@ async fn count(client: &Client, url: &str) -> Result<u64> {
 }
 
 /// Checks every query once, untimed, and prints the share of the catalog it selects.
-async fn print_shares(client: &Client, list: &str, filtered: &[String]) -> Result<()> {
+async fn print_shares(
+    client: &Client,
+    list: &str,
+    mix: &[&str],
+    filtered: &[String],
+) -> Result<()> {
     let total = count(client, list).await?;
     println!("catalog   count={total}; the filtered mix selects:");
-    for (filter, url) in FILTERS.iter().zip(filtered) {
+    for (filter, url) in mix.iter().zip(filtered) {
         let selected = count(client, url).await?;
         let share = 100.0 * selected as f64 / total.max(1) as f64;
         println!("{:<9} {filter:<38} {selected:>6} ({share:.1}%)", "");
