@@ -100,6 +100,9 @@ pub struct ConfigArgs {
     /// Orders still unpaid after this long are cancelled and their stock returned.
     #[arg(long, env = "ATELIER_UNPAID_ORDER_TTL_SECS", default_value_t = 1800)]
     pub unpaid_order_ttl_secs: u64,
+    /// First wait before resending a refund Paystack could not take; it doubles per attempt.
+    #[arg(long, env = "ATELIER_REFUND_RETRY_SECS", default_value_t = 30)]
+    pub refund_retry_secs: u64,
     /// `redis://host:port`: fan chat events out to every instance through Redis. Unset: one process.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
@@ -143,6 +146,9 @@ pub struct PaymentSettings {
     pub paystack_secret_key: Option<String>,
     pub paystack_base_url: String,
     pub unpaid_order_ttl: Duration,
+    /// The first wait before resending a refund Paystack could not take
+    /// (unreachable or busy); it doubles with each attempt.
+    pub refund_retry_after: Duration,
 }
 
 // Written by hand so the secret key never reaches a log line.
@@ -191,6 +197,7 @@ impl ConfigArgs {
             ("ATELIER_EMAIL_COOLDOWN_SECS", self.email_cooldown_secs),
             ("ATELIER_FAILURE_WINDOW_SECS", self.failure_window_secs),
             ("ATELIER_UNPAID_ORDER_TTL_SECS", self.unpaid_order_ttl_secs),
+            ("ATELIER_REFUND_RETRY_SECS", self.refund_retry_secs),
         ];
         for (name, secs) in durations {
             if secs > MAX_DURATION_SECS {
@@ -244,6 +251,7 @@ impl ConfigArgs {
                 paystack_secret_key: self.paystack_secret_key.filter(|k| !k.is_empty()),
                 paystack_base_url: self.paystack_base_url.trim_end_matches('/').to_string(),
                 unpaid_order_ttl: Duration::from_secs(self.unpaid_order_ttl_secs.max(1)),
+                refund_retry_after: Duration::from_secs(self.refund_retry_secs.max(1)),
             },
             chat: ChatSettings {
                 send_limit: self.chat_send_per_minute,

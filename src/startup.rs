@@ -73,12 +73,9 @@ impl Application {
             .as_deref()
             .map(|key| crate::store::Paystack::new(&payments.paystack_base_url, key));
         tracing::info!(paystack = paystack.is_some(), "payments");
-        let store = Arc::new(StoreService::new(
-            db.clone(),
-            paystack,
-            payments.unpaid_order_ttl,
-        ));
+        let store = Arc::new(StoreService::new(db.clone(), paystack, payments));
         store.clone().spawn_expiry();
+        store.clone().spawn_refunds();
         let chat = crate::chat::ChatService::new(db.clone(), settings.chat.clone()).await?;
         let media_store = match &settings.media_s3 {
             Some(bucket) => MediaStore::bucket(bucket)?,

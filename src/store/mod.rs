@@ -17,6 +17,7 @@ mod orders;
 mod payments;
 mod paystack;
 mod products;
+mod refunds;
 mod reviews;
 mod views;
 
@@ -27,6 +28,7 @@ pub use orders::{OrderEventView, OrderItemView, OrderPage, OrderView, Party, Pay
 pub use payments::PaymentInfo;
 pub use paystack::Paystack;
 pub use products::{ProductInput, VariantInput};
+pub use refunds::RefundStatus;
 pub use reviews::{ReviewPage, ReviewView};
 pub use views::{CategoryView, ProductDetail, ProductSummary, RatingSummary, VariantView};
 
@@ -47,6 +49,8 @@ pub struct StoreService {
     /// None when no Paystack key is configured: pay on delivery only.
     paystack: Option<Paystack>,
     unpaid_ttl: Duration,
+    /// The first wait before a refund the provider could not take is sent again.
+    refund_retry_after: Duration,
     /// Bumped by every write that can change which products a filter
     /// matches; cached counts from an older version are not used.
     catalog_version: AtomicU64,
@@ -69,11 +73,16 @@ const COUNT_TTL: Duration = Duration::from_secs(2);
 const MAX_CACHED_COUNTS: usize = 10_000;
 
 impl StoreService {
-    pub fn new(db: DatabaseConnection, paystack: Option<Paystack>, unpaid_ttl: Duration) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        paystack: Option<Paystack>,
+        payments: &crate::config::PaymentSettings,
+    ) -> Self {
         Self {
             db,
             paystack,
-            unpaid_ttl,
+            unpaid_ttl: payments.unpaid_order_ttl,
+            refund_retry_after: payments.refund_retry_after,
             catalog_version: AtomicU64::new(0),
             counts: Mutex::new(HashMap::new()),
         }

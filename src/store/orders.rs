@@ -14,8 +14,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::refunds::queue_refund;
 use super::{StoreError, StoreService};
-use crate::storage::entities::{order, order_event, order_item, product_variant, user};
+use crate::storage::entities::{
+    order, order_event, order_item, payment, product_variant, refund, user,
+};
 use crate::validation::FieldErrors;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +120,10 @@ pub struct PaymentView {
     pub status: String,
     /// Kobo refunded when a paid order was cancelled.
     pub refunded: i64,
+    /// Where the refund is: `queued` (being sent to Paystack), `sent`
+    /// (Paystack accepted it), `failed` or `unconfirmed` (our staff follow
+    /// up); null without a refund.
+    pub refund_status: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -289,6 +296,9 @@ impl StoreService {
         if moved.rows_affected != 1 {
             return Ok(false);
         }
+        if to == Status::Cancelled && from == Status::Paid {
+            self.refund_order(conn, row).await?;
+        }
         if to == Status::Cancelled {
             let items = order_item::Entity::find()
                 .filter(order_item::Column::OrderId.eq(row.id))
@@ -307,6 +317,25 @@ impl StoreService {
         }
         record_event(conn, row.id, to, actor, note).await?;
         Ok(true)
+    }
+
+    /// Queues the refund of a paid order that was just cancelled.
+    async fn refund_order(
+        &self,
+        conn: &impl ConnectionTrait,
+        row: &order::Model,
+    ) -> Result<(), StoreError> {
+        let paid_with = match row.payment_id {
+            Some(id) => payment::Entity::find_by_id(id).one(conn).await?,
+            None => None,
+        };
+        match paid_with {
+            Some(payment) => queue_refund(conn, row, &payment).await,
+            None => {
+                tracing::error!(order = %row.id, "a paid order without a payment: refund it by hand");
+                Ok(())
+            }
+        }
     }
 
     pub(super) async fn order_view(
@@ -358,18 +387,31 @@ impl StoreService {
                 at: e.created_at,
             });
         }
+        let mut refunds: HashMap<Uuid, String> = refund::Entity::find()
+            .filter(refund::Column::OrderId.is_in(ids.iter().copied()))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.order_id, r.status))
+            .collect();
         Ok(rows
             .into_iter()
             .map(|row| {
                 let items = items.remove(&row.id).unwrap_or_default();
                 let timeline = events.remove(&row.id).unwrap_or_default();
-                view(row, items, timeline)
+                let refund_status = refunds.remove(&row.id);
+                view(row, items, timeline, refund_status)
             })
             .collect())
     }
 }
 
-fn view(row: order::Model, items: Vec<OrderItemView>, timeline: Vec<OrderEventView>) -> OrderView {
+fn view(
+    row: order::Model,
+    items: Vec<OrderItemView>,
+    timeline: Vec<OrderEventView>,
+    refund_status: Option<String>,
+) -> OrderView {
     let payment_status = if row.refund_kobo > 0 {
         "refunded"
     } else if row.payment_method == "pay_on_delivery" {
@@ -394,6 +436,7 @@ fn view(row: order::Model, items: Vec<OrderItemView>, timeline: Vec<OrderEventVi
             method: row.payment_method,
             status: payment_status.into(),
             refunded: row.refund_kobo,
+            refund_status,
         },
         items,
         timeline,

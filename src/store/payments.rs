@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::orders::Status;
+use super::orders::{Status, record_event};
 use super::paystack::Transaction;
+use super::refunds::queue_refund;
 use super::{StoreError, StoreService};
 use crate::storage::entities::{order, payment, user};
 
@@ -24,7 +25,8 @@ pub struct PaymentInfo {
     /// Kobo.
     pub amount: i64,
     pub currency: String,
-    /// `pending`, `paid`, `failed` or `expired`.
+    /// `pending`, `paid`, `failed`, `expired`, or `refunded` (paid after
+    /// its orders had expired: the money goes back).
     pub status: String,
     pub order_ids: Vec<Uuid>,
 }
@@ -141,18 +143,10 @@ impl StoreService {
             ));
         }
         let txn = self.db.begin().await?;
-        let claimed = payment::Entity::update_many()
-            .col_expr(payment::Column::Status, Expr::value("paid"))
-            .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(payment::Column::Id.eq(row.id))
-            .filter(payment::Column::Status.eq("pending"))
-            .exec(&txn)
-            .await?;
-        if claimed.rows_affected == 0 {
-            if row.status == "expired" {
-                tracing::error!(reference = %row.reference, "paid after its orders expired: refund needed");
-            }
-            return Ok(()); // settled before: replays change nothing
+        if !move_payment(&txn, row.id, "pending", "paid").await? {
+            txn.rollback().await?;
+            // Settled before (replays change nothing), or paid too late.
+            return self.refund_late_payment(row).await;
         }
         let orders = order::Entity::find()
             .filter(order::Column::PaymentId.eq(row.id))
@@ -172,6 +166,57 @@ impl StoreService {
         }
         txn.commit().await?;
         tracing::info!(reference = %row.reference, orders = orders.len(), "payment settled");
+        Ok(())
+    }
+
+    /// The customer paid after the orders had expired (their stock is back on
+    /// sale): every order of the payment is cancelled and refunded in full.
+    /// Once per payment, however often the provider reports it.
+    async fn refund_late_payment(&self, row: &payment::Model) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        if !move_payment(&txn, row.id, "expired", "refunded").await? {
+            return Ok(());
+        }
+        let orders = order::Entity::find()
+            .filter(order::Column::PaymentId.eq(row.id))
+            .all(&txn)
+            .await?;
+        for order in &orders {
+            // The expiry task may not have reached every order of the payment yet.
+            self.move_order(
+                &txn,
+                order,
+                Status::PendingPayment,
+                Status::Cancelled,
+                None,
+                "Not paid in time.",
+            )
+            .await?;
+            let refunded = order::Entity::update_many()
+                .col_expr(
+                    order::Column::RefundKobo,
+                    Expr::col(order::Column::TotalKobo).into(),
+                )
+                .filter(order::Column::Id.eq(order.id))
+                .filter(order::Column::Status.eq(Status::Cancelled.as_str()))
+                .filter(order::Column::RefundKobo.eq(0))
+                .exec(&txn)
+                .await?;
+            if refunded.rows_affected == 1 {
+                queue_refund(&txn, order, row).await?;
+                record_event(
+                    &txn,
+                    order.id,
+                    Status::Cancelled,
+                    None,
+                    "Paid after the order had expired: the payment is refunded.",
+                )
+                .await?;
+            }
+        }
+        txn.commit().await?;
+        self.catalog_changed();
+        tracing::warn!(reference = %row.reference, orders = orders.len(), "paid after its orders expired: refund queued");
         Ok(())
     }
 
@@ -198,12 +243,7 @@ impl StoreService {
                 .await?
             {
                 if let Some(payment_id) = row.payment_id {
-                    payment::Entity::update_many()
-                        .col_expr(payment::Column::Status, Expr::value("expired"))
-                        .filter(payment::Column::Id.eq(payment_id))
-                        .filter(payment::Column::Status.eq("pending"))
-                        .exec(&txn)
-                        .await?;
+                    move_payment(&txn, payment_id, "pending", "expired").await?;
                 }
                 expired += 1;
             }
@@ -230,4 +270,22 @@ impl StoreService {
             }
         });
     }
+}
+
+/// Moves the payment from `from` to `to`; false when it was not in `from`,
+/// so only one of several racing settlements goes through.
+async fn move_payment(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    from: &str,
+    to: &str,
+) -> Result<bool, StoreError> {
+    let moved = payment::Entity::update_many()
+        .col_expr(payment::Column::Status, Expr::value(to))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(payment::Column::Id.eq(id))
+        .filter(payment::Column::Status.eq(from))
+        .exec(conn)
+        .await?;
+    Ok(moved.rows_affected == 1)
 }

@@ -36,6 +36,24 @@ pub struct Transaction {
     pub currency: String,
 }
 
+/// The provider's acknowledgement of a refund request.
+#[derive(Debug, Deserialize)]
+pub struct RefundAccepted {
+    pub id: i64,
+}
+
+/// Why a refund request did not go through, by what it means for a retry.
+#[derive(Debug)]
+pub enum RefundFailure {
+    /// The provider certainly did not take it (unreachable, busy): send again later.
+    Retry(String),
+    /// The provider answered no (e.g. already reversed): a person must look.
+    Refused(String),
+    /// The request may have reached the provider and we cannot tell:
+    /// sending again could refund twice, so a person must check.
+    Unknown(String),
+}
+
 pub struct Paystack {
     http: reqwest::Client,
     base_url: String,
@@ -77,6 +95,53 @@ impl Paystack {
             .get(format!("{}/transaction/verify/{reference}", self.base_url))
             .bearer_auth(&self.secret);
         self.call(request).await
+    }
+
+    /// Asks for `amount_kobo` of the transaction `reference` back.
+    pub async fn refund(
+        &self,
+        reference: &str,
+        amount_kobo: i64,
+        currency: &str,
+    ) -> Result<RefundAccepted, RefundFailure> {
+        let body = json!({"transaction": reference, "amount": amount_kobo, "currency": currency});
+        let sent = self
+            .http
+            .post(format!("{}/refund", self.base_url))
+            .bearer_auth(&self.secret)
+            .json(&body)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(e) if e.is_connect() => {
+                return Err(RefundFailure::Retry(format!("unreachable: {e}")));
+            }
+            Err(e) => return Err(RefundFailure::Unknown(format!("no answer: {e}"))),
+        };
+        let status = response.status();
+        if matches!(status.as_u16(), 429 | 503) {
+            return Err(RefundFailure::Retry(format!("busy ({status})")));
+        }
+        let envelope: Result<Envelope<RefundAccepted>, _> = response.json().await;
+        match envelope {
+            Ok(Envelope {
+                status: true,
+                data: Some(data),
+                ..
+            }) if status.is_success() => Ok(data),
+            Ok(envelope) if status.is_client_error() => Err(RefundFailure::Refused(format!(
+                "refused ({status}): {}",
+                envelope.message
+            ))),
+            Ok(envelope) => Err(RefundFailure::Unknown(format!(
+                "unexpected answer ({status}): {}",
+                envelope.message
+            ))),
+            Err(e) => Err(RefundFailure::Unknown(format!(
+                "unreadable answer ({status}): {e}"
+            ))),
+        }
     }
 
     async fn call<T: serde::de::DeserializeOwned>(

@@ -167,6 +167,7 @@ pub fn test_settings(database_url: &str, data_dir: PathBuf, smtp_url: String) ->
             paystack_secret_key: None,
             paystack_base_url: "http://127.0.0.1:9".into(),
             unpaid_order_ttl: Duration::from_secs(1800),
+            refund_retry_after: Duration::from_secs(30),
         },
         chat: atelier::chat::ChatSettings::default(),
         auth: AuthSettings {

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp, TestUser, body_of, status_and_body};
-use crate::paystack_mock::{MockPaystack, SECRET, charge_success, sign};
+use crate::paystack_mock::{MockPaystack, RefundAnswer, SECRET, charge_success, sign};
 
 async fn shop_with_paystack(
     backend: Backend,
@@ -82,7 +82,145 @@ async fn stock(app: &TestApp, product: &Value) -> i64 {
         .unwrap()
 }
 
+/// Checks out the buyer's cart with Paystack and pays it by webhook; the
+/// order id and the payment reference.
+async fn paid_order(app: &TestApp, buyer: &TestUser, key: &str) -> (String, String) {
+    let (status, placed) = pay_online(app, buyer, key).await;
+    assert_eq!(status, StatusCode::CREATED, "{placed}");
+    let reference = placed["payment"]["reference"].as_str().unwrap();
+    let (body, signature) = charge_success(
+        reference,
+        placed["payment"]["amount"].as_i64().unwrap(),
+        "NGN",
+    );
+    assert_eq!(webhook(app, &body, &signature).await, StatusCode::OK);
+    (
+        placed["orders"][0]["id"].as_str().unwrap().to_string(),
+        reference.to_string(),
+    )
+}
+
+async fn cancel(app: &TestApp, who: &TestUser, id: &str) -> Value {
+    let response = app
+        .client
+        .patch(app.url(&format!("/shop/api/orders/{id}/status/")))
+        .bearer_auth(&who.access)
+        .json(&json!({"status": "cancelled"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_body(response).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// Waits (up to 10 s) until the order's refund leaves `queued`; its status then.
+async fn refund_settles(app: &TestApp, who: &TestUser, id: &str) -> Value {
+    for _ in 0..100 {
+        let status = order(app, who, id).await["payment"]["refund_status"].clone();
+        if status != "queued" {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the refund of {id} stayed queued");
+}
+
+async fn add_to_cart(app: &TestApp, buyer: &TestUser, product: &Value, quantity: i64) {
+    let added = app
+        .post_as(
+            &buyer.access,
+            "/shop/api/cart/items/",
+            json!({"variant_id": product["variants"][0]["id"], "quantity": quantity}),
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+}
+
 both_backends! {
+    async fn a_cancelled_paid_order_is_refunded_through_paystack(backend) {
+        let (app, paystack) = shop_with_paystack(backend, |_| {}).await;
+        let (tailor, buyer, product) = buyer_with_cart(&app).await;
+        let (id, reference) = paid_order(&app, &buyer, "p1").await;
+        let paid = order(&app, &buyer, &id).await;
+        assert_eq!(paid["payment"]["refund_status"], Value::Null, "no refund before a cancel");
+
+        let cancelled = cancel(&app, &tailor, &id).await;
+        assert_eq!(cancelled["payment"]["status"], "refunded");
+        assert_eq!(cancelled["payment"]["refunded"], 3_000_000);
+        assert_eq!(refund_settles(&app, &buyer, &id).await, "sent");
+        let sent = paystack.refunds();
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert_eq!(sent[0]["transaction"], reference);
+        assert_eq!(sent[0]["amount"], 3_000_000);
+        assert_eq!(sent[0]["currency"], "NGN");
+        let listed = body_of(app.get_as(&buyer.access, "/shop/api/orders/").await).await;
+        assert_eq!(listed["results"][0]["payment"]["refund_status"], "sent", "lists show the refund too");
+        assert_eq!(stock(&app, &product).await, 5);
+    }
+
+    async fn a_payment_after_expiry_is_refunded_once(backend) {
+        let (app, paystack) = shop_with_paystack(backend, |s| s.payments.unpaid_order_ttl = Duration::from_secs(1)).await;
+        let (_, buyer, product) = buyer_with_cart(&app).await;
+        let (_, placed) = pay_online(&app, &buyer, "p1").await;
+        let id = placed["orders"][0]["id"].as_str().unwrap();
+        let reference = placed["payment"]["reference"].as_str().unwrap();
+        for _ in 0..40 {
+            if order(&app, &buyer, id).await["status"] == "cancelled" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(stock(&app, &product).await, 5, "expired: the stock is back on sale");
+
+        let (body, signature) = charge_success(reference, 3_000_000, "NGN");
+        for _ in 0..3 {
+            assert_eq!(webhook(&app, &body, &signature).await, StatusCode::OK);
+        }
+        let late = order(&app, &buyer, id).await;
+        assert_eq!(late["status"], "cancelled", "a late payment does not revive the order");
+        assert_eq!(late["payment"]["status"], "refunded");
+        assert_eq!(late["payment"]["refunded"], 3_000_000);
+        let note = late["timeline"].as_array().unwrap().last().unwrap()["note"].as_str().unwrap().to_string();
+        assert!(note.contains("refunded"), "{note}");
+        assert_eq!(refund_settles(&app, &buyer, id).await, "sent");
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let sent = paystack.refunds();
+        assert_eq!(sent.len(), 1, "replayed webhooks refund once: {sent:?}");
+        assert_eq!(sent[0]["transaction"], reference);
+        assert_eq!(sent[0]["amount"], 3_000_000);
+        assert_eq!(stock(&app, &product).await, 5);
+        let verify_url = format!("/shop/api/payments/verify/{reference}/");
+        let verified = body_of(app.get_as(&buyer.access, &verify_url).await).await;
+        assert_eq!(verified["status"], "refunded");
+        assert_eq!(paystack.refunds().len(), 1, "asking again changes nothing");
+    }
+
+    async fn refunds_retry_while_paystack_is_busy_and_wait_for_staff_otherwise(backend) {
+        let (app, paystack) = shop_with_paystack(backend, |s| s.payments.refund_retry_after = Duration::from_millis(200)).await;
+        let (_, buyer, product) = buyer_with_cart(&app).await;
+        let (busy_then_fine, _) = paid_order(&app, &buyer, "p1").await;
+        paystack.answer_refunds(&[RefundAnswer::Busy, RefundAnswer::Busy]);
+        cancel(&app, &buyer, &busy_then_fine).await;
+        assert_eq!(refund_settles(&app, &buyer, &busy_then_fine).await, "sent");
+        assert_eq!(paystack.refunds().len(), 3, "two busy answers, then accepted");
+
+        add_to_cart(&app, &buyer, &product, 1).await;
+        let (refused, _) = paid_order(&app, &buyer, "p2").await;
+        paystack.answer_refunds(&[RefundAnswer::AlreadyReversed]);
+        cancel(&app, &buyer, &refused).await;
+        assert_eq!(refund_settles(&app, &buyer, &refused).await, "failed");
+
+        add_to_cart(&app, &buyer, &product, 1).await;
+        let (garbled, _) = paid_order(&app, &buyer, "p3").await;
+        paystack.answer_refunds(&[RefundAnswer::Garbled]);
+        cancel(&app, &buyer, &garbled).await;
+        assert_eq!(refund_settles(&app, &buyer, &garbled).await, "unconfirmed");
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(paystack.refunds().len(), 5, "neither a refusal nor an unknown outcome is sent again");
+        assert_eq!(order(&app, &buyer, &garbled).await["payment"]["refund_status"], "unconfirmed");
+    }
+
     async fn a_paystack_order_is_paid_by_a_verified_webhook_once(backend) {
         let (app, paystack) = shop_with_paystack(backend, |_| {}).await;
         let (_, buyer, product) = buyer_with_cart(&app).await;

@@ -1,6 +1,8 @@
 //! A stand-in for Paystack's API on loopback, answering with Paystack's
-//! documented JSON: `POST /transaction/initialize`, `GET /transaction/verify/:reference`.
+//! documented JSON: `POST /transaction/initialize`, `GET /transaction/verify/:reference`,
+//! `POST /refund`.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
@@ -18,6 +20,21 @@ struct Ledger {
     initialized: Vec<Value>,
     /// When set, verify reports this amount instead of the one initialised.
     paid_amount: Option<i64>,
+    /// Every refund request received, accepted or not.
+    refunds: Vec<Value>,
+    /// How the next refund requests are answered; accepted when empty.
+    refund_answers: VecDeque<RefundAnswer>,
+}
+
+/// A scripted answer to a refund request.
+#[derive(Clone, Copy)]
+pub enum RefundAnswer {
+    /// 503: Paystack is down for a moment.
+    Busy,
+    /// 400 with Paystack's message for a transaction refunded already.
+    AlreadyReversed,
+    /// 200 with a body that is not JSON: nobody can tell what happened.
+    Garbled,
 }
 
 #[derive(Clone)]
@@ -32,6 +49,7 @@ impl MockPaystack {
         let app = Router::new()
             .route("/transaction/initialize", post(initialize))
             .route("/transaction/verify/{reference}", get(verify))
+            .route("/refund", post(refund))
             .with_state(ledger.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -45,6 +63,15 @@ impl MockPaystack {
 
     pub fn report_paid_amount(&self, amount: Option<i64>) {
         self.ledger.lock().unwrap().paid_amount = amount;
+    }
+
+    pub fn refunds(&self) -> Vec<Value> {
+        self.ledger.lock().unwrap().refunds.clone()
+    }
+
+    /// Answers the next refund requests with these, in order.
+    pub fn answer_refunds(&self, answers: &[RefundAnswer]) {
+        self.ledger.lock().unwrap().refund_answers.extend(answers);
     }
 }
 
@@ -108,6 +135,49 @@ async fn verify(
             "data": {"id": 4099260516u64, "status": "success", "reference": reference, "amount": amount, "currency": "NGN", "channel": "card"}
         })),
     )
+}
+
+async fn refund(
+    State(ledger): State<Arc<Mutex<Ledger>>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, String) {
+    if !authorized(&headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            json!({"status": false, "message": "Invalid key"}).to_string(),
+        );
+    }
+    let mut ledger = ledger.lock().unwrap();
+    ledger.refunds.push(body.clone());
+    let id = ledger.refunds.len();
+    match ledger.refund_answers.pop_front() {
+        Some(RefundAnswer::Busy) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"status": false, "message": "Service unavailable"}).to_string(),
+        ),
+        Some(RefundAnswer::AlreadyReversed) => (
+            StatusCode::BAD_REQUEST,
+            json!({"status": false, "message": "Transaction has been fully reversed"}).to_string(),
+        ),
+        Some(RefundAnswer::Garbled) => (StatusCode::OK, "<html>upstream reset</html>".into()),
+        None => (
+            StatusCode::OK,
+            json!({
+                "status": true,
+                "message": "Refund has been queued for processing",
+                "data": {
+                    "transaction": {"reference": body["transaction"], "amount": body["amount"], "currency": "NGN"},
+                    "integration": 428626, "deducted_amount": 0, "channel": null,
+                    "merchant_note": "Refund for transaction", "customer_note": "Refund for transaction",
+                    "status": "pending", "refunded_by": "ops@atelier.test", "expected_at": "2026-12-01T10:00:00.000Z",
+                    "currency": "NGN", "domain": "test", "amount": body["amount"], "fully_deducted": false,
+                    "id": 1_000 + id, "createdAt": "2026-11-24T10:00:00.000Z", "updatedAt": "2026-11-24T10:00:00.000Z"
+                }
+            })
+            .to_string(),
+        ),
+    }
 }
 
 /// A `charge.success` event as Paystack sends it, and its signature.

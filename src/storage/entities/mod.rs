@@ -19,6 +19,7 @@ pub mod product;
 pub mod product_image;
 pub mod product_variant;
 pub mod refresh_token;
+pub mod refund;
 pub mod review;
 pub mod throttle;
 pub mod token_family;

@@ -14,7 +14,7 @@ pub struct Model {
     pub provider: String,
     pub amount_kobo: i64,
     pub currency: String,
-    /// `pending`, `paid`, `failed` or `expired`.
+    /// `pending`, `paid`, `failed`, `expired` or `refunded` (paid after expiry).
     pub status: String,
     pub authorization_url: String,
     pub created_at: DateTimeUtc,

@@ -14,6 +14,7 @@ mod m0007_payments;
 mod m0008_review_images;
 mod m0009_catalog_order_indexes;
 mod m0010_chat;
+mod m0011_refunds;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_review_images::Migration),
             Box::new(m0009_catalog_order_indexes::Migration),
             Box::new(m0010_chat::Migration),
+            Box::new(m0011_refunds::Migration),
         ]
     }
 }

@@ -1,0 +1,230 @@
+//! Refunds: recorded in the same transaction as the cancellation that owes
+//! them (an outbox row), then sent to Paystack by a background task. A send
+//! whose outcome is unknown is never repeated: it waits for a person.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::paystack::RefundFailure;
+use super::{StoreError, StoreService};
+use crate::storage::entities::{order, payment, refund};
+
+/// How often the sender looks for refunds that are due.
+const POLL_EVERY: Duration = Duration::from_secs(1);
+/// Refunds sent per look.
+const BATCH: u64 = 20;
+/// A claimed refund is not picked up again for this long: longer than the
+/// provider client's timeout, so two instances never send the same one.
+const LEASE: Duration = Duration::from_secs(120);
+/// After this many refused-for-now sends a refund is left for a person.
+const MAX_ATTEMPTS: i64 = 10;
+/// The longest wait between two sends of one refund.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+/// Written before a send: still there on the next look means the process
+/// stopped mid-send, and the outcome is unknown.
+const IN_FLIGHT: &str = "in flight";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundStatus {
+    /// Recorded; the sender will ask the provider.
+    Queued,
+    /// The provider accepted it; the money is on its way back.
+    Sent,
+    /// The provider refused it or kept failing: staff must follow up.
+    Failed,
+    /// A send may or may not have reached the provider: staff must check
+    /// the provider's dashboard before anything is sent again.
+    Unconfirmed,
+}
+
+impl RefundStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Queued => "queued",
+            RefundStatus::Sent => "sent",
+            RefundStatus::Failed => "failed",
+            RefundStatus::Unconfirmed => "unconfirmed",
+        }
+    }
+}
+
+fn after(wait: Duration) -> DateTime<Utc> {
+    Utc::now() + TimeDelta::from_std(wait).unwrap_or_else(|_| TimeDelta::hours(1))
+}
+
+/// Records that `order`'s total goes back to the customer through the
+/// provider that took `payment`; part of the caller's transaction.
+pub(super) async fn queue_refund(
+    conn: &impl ConnectionTrait,
+    order: &order::Model,
+    payment: &payment::Model,
+) -> Result<(), StoreError> {
+    let now = Utc::now();
+    refund::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        order_id: Set(order.id),
+        payment_id: Set(payment.id),
+        reference: Set(payment.reference.clone()),
+        amount_kobo: Set(order.total_kobo),
+        currency: Set(order.currency.clone()),
+        status: Set(RefundStatus::Queued.as_str().into()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        provider_id: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+impl StoreService {
+    /// Sends the refunds that are due; returns how many the provider accepted.
+    pub async fn send_due_refunds(&self) -> Result<usize, StoreError> {
+        let Some(paystack) = self.paystack.as_ref() else {
+            return Ok(0);
+        };
+        let due = refund::Entity::find()
+            .filter(refund::Column::Status.eq(RefundStatus::Queued.as_str()))
+            .filter(refund::Column::NextAttemptAt.lte(Utc::now()))
+            .order_by_asc(refund::Column::NextAttemptAt)
+            .limit(BATCH)
+            .all(&self.db)
+            .await?;
+        let mut accepted = 0;
+        for row in due {
+            if row.last_error.as_deref() == Some(IN_FLIGHT) {
+                self.settle_refund(&row, RefundStatus::Unconfirmed, None, Some(IN_FLIGHT))
+                    .await?;
+                tracing::error!(refund = %row.id, reference = %row.reference,
+                    "a refund send was interrupted; check Paystack before sending it again");
+                continue;
+            }
+            if !self.claim_refund(&row).await? {
+                continue; // another instance took it
+            }
+            let outcome = paystack
+                .refund(&row.reference, row.amount_kobo, &row.currency)
+                .await;
+            accepted += usize::from(outcome.is_ok());
+            self.record_refund_outcome(&row, outcome).await?;
+        }
+        Ok(accepted)
+    }
+
+    /// Takes the refund for one send: counts the attempt, marks it in flight
+    /// and moves its next attempt past the lease. False if it was taken.
+    async fn claim_refund(&self, row: &refund::Model) -> Result<bool, StoreError> {
+        let now = Utc::now();
+        let claimed = refund::Entity::update_many()
+            .col_expr(refund::Column::Attempts, Expr::value(row.attempts + 1))
+            .col_expr(refund::Column::LastError, Expr::value(IN_FLIGHT))
+            .col_expr(refund::Column::NextAttemptAt, Expr::value(after(LEASE)))
+            .col_expr(refund::Column::UpdatedAt, Expr::value(now))
+            .filter(refund::Column::Id.eq(row.id))
+            .filter(refund::Column::Status.eq(RefundStatus::Queued.as_str()))
+            .filter(refund::Column::Attempts.eq(row.attempts))
+            .exec(&self.db)
+            .await?;
+        Ok(claimed.rows_affected == 1)
+    }
+
+    async fn record_refund_outcome(
+        &self,
+        row: &refund::Model,
+        outcome: Result<super::paystack::RefundAccepted, RefundFailure>,
+    ) -> Result<(), StoreError> {
+        let attempts = row.attempts + 1;
+        match outcome {
+            Ok(accepted) => {
+                tracing::info!(refund = %row.id, reference = %row.reference, amount = row.amount_kobo, "refund accepted by Paystack");
+                let provider_id = accepted.id.to_string();
+                self.settle_refund(row, RefundStatus::Sent, Some(provider_id), None)
+                    .await
+            }
+            Err(RefundFailure::Retry(why)) if attempts < MAX_ATTEMPTS => {
+                tracing::warn!(refund = %row.id, attempts, error = %why, "refund not sent; will retry");
+                let wait = self.backoff(attempts);
+                refund::Entity::update_many()
+                    .col_expr(refund::Column::LastError, Expr::value(why))
+                    .col_expr(refund::Column::NextAttemptAt, Expr::value(after(wait)))
+                    .col_expr(refund::Column::UpdatedAt, Expr::value(Utc::now()))
+                    .filter(refund::Column::Id.eq(row.id))
+                    .exec(&self.db)
+                    .await?;
+                Ok(())
+            }
+            Err(RefundFailure::Retry(why) | RefundFailure::Refused(why)) => {
+                tracing::error!(refund = %row.id, reference = %row.reference, attempts, error = %why,
+                    "refund failed; a person must follow up");
+                self.settle_refund(row, RefundStatus::Failed, None, Some(&why))
+                    .await
+            }
+            Err(RefundFailure::Unknown(why)) => {
+                tracing::error!(refund = %row.id, reference = %row.reference, error = %why,
+                    "refund outcome unknown; check Paystack before sending it again");
+                self.settle_refund(row, RefundStatus::Unconfirmed, None, Some(&why))
+                    .await
+            }
+        }
+    }
+
+    /// Gives the refund its final status.
+    async fn settle_refund(
+        &self,
+        row: &refund::Model,
+        status: RefundStatus,
+        provider_id: Option<String>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        refund::Entity::update_many()
+            .col_expr(refund::Column::Status, Expr::value(status.as_str()))
+            .col_expr(refund::Column::ProviderId, Expr::value(provider_id))
+            .col_expr(
+                refund::Column::LastError,
+                Expr::value(error.map(str::to_string)),
+            )
+            .col_expr(refund::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(refund::Column::Id.eq(row.id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// The wait before send number `attempts + 1`: doubling from the
+    /// configured first wait, at most an hour.
+    fn backoff(&self, attempts: i64) -> Duration {
+        let doublings = u32::try_from(attempts.saturating_sub(1))
+            .unwrap_or(u32::MAX)
+            .min(16);
+        self.refund_retry_after
+            .saturating_mul(1 << doublings)
+            .min(MAX_BACKOFF)
+    }
+
+    /// Runs `send_due_refunds` every second for as long as the server runs.
+    pub fn spawn_refunds(self: Arc<Self>) {
+        if self.paystack.is_none() {
+            return;
+        }
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(POLL_EVERY);
+            loop {
+                ticker.tick().await;
+                if let Err(err) = self.send_due_refunds().await {
+                    tracing::warn!(error = %err, "sending refunds failed");
+                }
+            }
+        });
+    }
+}
