@@ -2,7 +2,7 @@
 //! a tailor's own store.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, Func, LikeExpr, Order, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, Func, LikeExpr, Order, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
     Select,
@@ -106,7 +106,7 @@ impl StoreService {
         let rows = select
             .select_only()
             .columns(SUMMARY_COLUMNS)
-            .expr_as(stocked(), "in_stock")
+            .expr_as(with_variant(variant_in_stock()), "in_stock")
             .expr_as(first_image_name(), "image_name")
             .offset(offset)
             .limit(page_size)
@@ -222,9 +222,8 @@ impl SummaryRow {
     }
 }
 
-/// Whether any variant of the product is in stock.
-fn stocked() -> SimpleExpr {
-    with_variant(Condition::all().add(product_variant::Column::Stock.gt(0)))
+fn variant_in_stock() -> Condition {
+    Condition::all().add(product_variant::Column::Stock.gt(0))
 }
 
 /// The stored name of the product's first image, as a scalar subquery.
@@ -285,20 +284,32 @@ fn lower(col: product::Column) -> SimpleExpr {
     Expr::expr(Func::lower(Expr::col((product::Entity, col)))).into()
 }
 
-/// Products having a variant that matches `condition`: a correlated EXISTS,
-/// answered per product from the (product_id, ...) variant indexes.
+/// Whether the product has a variant that matches `condition`: one probe of
+/// the (product_id, ...) variant indexes per product, on both backends.
+/// Written as `(SELECT 1 ... LIMIT 1) IS NOT NULL` rather than EXISTS:
+/// PostgreSQL plans an EXISTS in the select list or under an OR as a hash
+/// of every matching variant, costed for the whole table rather than the
+/// page, so each 20-product page read all 50,000 variants.
 fn with_variant(condition: Condition) -> SimpleExpr {
-    Expr::exists(
-        Query::select()
-            .expr(Expr::val(1))
-            .from(product_variant::Entity)
-            .and_where(
-                Expr::col((product_variant::Entity, product_variant::Column::ProductId))
-                    .equals((product::Entity, product::Column::Id)),
-            )
-            .cond_where(condition)
-            .to_owned(),
-    )
+    let first = variants_where(condition).limit(1).to_owned();
+    Expr::expr(SimpleExpr::SubQuery(
+        None,
+        Box::new(first.into_sub_query_statement()),
+    ))
+    .is_not_null()
+}
+
+/// `SELECT 1` from the product's variants that match `condition`.
+fn variants_where(condition: Condition) -> SelectStatement {
+    Query::select()
+        .expr(Expr::val(1))
+        .from(product_variant::Entity)
+        .and_where(
+            Expr::col((product_variant::Entity, product_variant::Column::ProductId))
+                .equals((product::Entity, product::Column::Id)),
+        )
+        .cond_where(condition)
+        .to_owned()
 }
 
 fn filtered(q: &CatalogQuery) -> Result<(Select<product::Entity>, Ordering), StoreError> {
@@ -380,8 +391,10 @@ fn filtered(q: &CatalogQuery) -> Result<(Select<product::Entity>, Ordering), Sto
     }
     if let Some(raw) = given(&q.in_stock) {
         match raw.to_lowercase().as_str() {
-            "true" | "1" => select = select.filter(stocked()),
-            "false" | "0" => select = select.filter(Condition::all().not().add(stocked())),
+            "true" | "1" => select = select.filter(with_variant(variant_in_stock())),
+            "false" | "0" => {
+                select = select.filter(Condition::all().not().add(with_variant(variant_in_stock())))
+            }
             _ => errors.add("in_stock", "Use true or false."),
         }
     }
