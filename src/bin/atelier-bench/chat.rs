@@ -84,6 +84,10 @@ async fn run(client: &Client, api: &Arc<Api>, outbox: &Path, args: &ChatArgs) ->
     let tailors = prepare_users(client, api, outbox, n, "tailor").await?;
     let conversations = open_conversations(client, api, &customers, &tailors).await?;
     let ws_url = format!("{}/ws/chat", api.base.replacen("http://", "ws://", 1));
+    // Password hashing during preparation ran on the server's blocking
+    // threads; their memory goes back to the system once those threads idle
+    // out (tokio keeps them 10 s), so the baseline is read after that.
+    tokio::time::sleep(BLOCKING_THREADS_IDLE_OUT).await;
     let rss_before = server_rss();
 
     let tokens: Vec<String> = customers
@@ -294,6 +298,8 @@ fn report(tallies: Vec<Tally>, base: Instant) {
     Report::new("delivery", sockets, base, stats).print();
     println!("messages  sent={sent} lost={lost} duplicated={duplicates} error_frames={errors}");
 }
+
+const BLOCKING_THREADS_IDLE_OUT: Duration = Duration::from_secs(11);
 
 fn server_rss() -> Option<f64> {
     SERVER_PID.get().and_then(|pid| rss_mb_of(*pid).ok())
