@@ -116,7 +116,10 @@ pub struct OrderEventView {
 pub struct PaymentView {
     /// `paystack` or `pay_on_delivery`.
     pub method: String,
-    /// `pending`, `paid`, `on_delivery` or `refunded`.
+    /// `pending`, `paid`, `on_delivery`, `refund_pending` (a refund is on
+    /// its way to Paystack), `refunded` (Paystack accepted it) or
+    /// `refund_under_review` (Paystack refused it or its answer was lost;
+    /// our staff follow up).
     pub status: String,
     /// Kobo refunded when a paid order was cancelled.
     pub refunded: i64,
@@ -282,10 +285,14 @@ impl StoreService {
         actor: Option<Uuid>,
         note: &str,
     ) -> Result<bool, StoreError> {
+        // A Paystack order is paid from `paid` on; pay on delivery never is here.
+        let owes_refund = to == Status::Cancelled
+            && row.payment_method == "paystack"
+            && matches!(from, Status::Paid | Status::Processing);
         let mut update = order::Entity::update_many()
             .col_expr(order::Column::Status, Expr::value(to.as_str()))
             .col_expr(order::Column::UpdatedAt, Expr::value(Utc::now()));
-        if to == Status::Cancelled && from == Status::Paid {
+        if owes_refund {
             update = update.col_expr(order::Column::RefundKobo, Expr::value(row.total_kobo));
         }
         let moved = update
@@ -296,7 +303,7 @@ impl StoreService {
         if moved.rows_affected != 1 {
             return Ok(false);
         }
-        if to == Status::Cancelled && from == Status::Paid {
+        if owes_refund {
             self.refund_order(conn, row).await?;
         }
         if to == Status::Cancelled {
@@ -412,16 +419,11 @@ fn view(
     timeline: Vec<OrderEventView>,
     refund_status: Option<String>,
 ) -> OrderView {
-    let payment_status = if row.refund_kobo > 0 {
-        "refunded"
-    } else if row.payment_method == "pay_on_delivery" {
-        "on_delivery"
-    } else if row.status == Status::PendingPayment.as_str()
-        || (row.status == Status::Cancelled.as_str() && row.refund_kobo == 0)
-    {
-        "pending"
-    } else {
-        "paid"
+    let payment_status = match refund_status.as_deref() {
+        Some("sent") => "refunded",
+        Some("queued") => "refund_pending",
+        Some(_) => "refund_under_review",
+        None => legacy_payment_status(&row),
     };
     OrderView {
         id: row.id,
@@ -442,6 +444,22 @@ fn view(
         timeline,
         created_at: row.created_at,
         updated_at: row.updated_at,
+    }
+}
+
+/// The payment status of an order without a refund row (refunds recorded
+/// before they were sent to Paystack have only `refund_kobo`).
+fn legacy_payment_status(row: &order::Model) -> &'static str {
+    if row.refund_kobo > 0 {
+        "refunded"
+    } else if row.payment_method == "pay_on_delivery" {
+        "on_delivery"
+    } else if row.status == Status::PendingPayment.as_str()
+        || (row.status == Status::Cancelled.as_str() && row.refund_kobo == 0)
+    {
+        "pending"
+    } else {
+        "paid"
     }
 }
 

@@ -164,8 +164,10 @@ impl StoreService {
             )
             .await?;
         }
+        // The customer may have cancelled an order while its payment page was open.
+        let refunded = self.refund_cancelled_orders(&txn, row).await?;
         txn.commit().await?;
-        tracing::info!(reference = %row.reference, orders = orders.len(), "payment settled");
+        tracing::info!(reference = %row.reference, orders = orders.len(), refunded, "payment settled");
         Ok(())
     }
 
@@ -179,6 +181,7 @@ impl StoreService {
         }
         let orders = order::Entity::find()
             .filter(order::Column::PaymentId.eq(row.id))
+            .filter(order::Column::Status.eq(Status::PendingPayment.as_str()))
             .all(&txn)
             .await?;
         for order in &orders {
@@ -192,32 +195,53 @@ impl StoreService {
                 "Not paid in time.",
             )
             .await?;
-            let refunded = order::Entity::update_many()
+        }
+        let refunded = self.refund_cancelled_orders(&txn, row).await?;
+        txn.commit().await?;
+        self.catalog_changed();
+        tracing::warn!(reference = %row.reference, refunded, "paid after its orders expired: refunds queued");
+        Ok(())
+    }
+
+    /// Queues the refund of each of the payment's orders that was cancelled
+    /// before the money came (expired or cancelled by the customer); each
+    /// once. Part of the caller's transaction; returns how many.
+    async fn refund_cancelled_orders(
+        &self,
+        txn: &impl ConnectionTrait,
+        row: &payment::Model,
+    ) -> Result<usize, StoreError> {
+        let cancelled = order::Entity::find()
+            .filter(order::Column::PaymentId.eq(row.id))
+            .filter(order::Column::Status.eq(Status::Cancelled.as_str()))
+            .filter(order::Column::RefundKobo.eq(0))
+            .all(txn)
+            .await?;
+        let mut refunded = 0;
+        for order in &cancelled {
+            let claimed = order::Entity::update_many()
                 .col_expr(
                     order::Column::RefundKobo,
                     Expr::col(order::Column::TotalKobo).into(),
                 )
                 .filter(order::Column::Id.eq(order.id))
-                .filter(order::Column::Status.eq(Status::Cancelled.as_str()))
                 .filter(order::Column::RefundKobo.eq(0))
-                .exec(&txn)
+                .exec(txn)
                 .await?;
-            if refunded.rows_affected == 1 {
-                queue_refund(&txn, order, row).await?;
+            if claimed.rows_affected == 1 {
+                queue_refund(txn, order, row).await?;
                 record_event(
-                    &txn,
+                    txn,
                     order.id,
                     Status::Cancelled,
                     None,
-                    "Paid after the order had expired: the payment is refunded.",
+                    "Paid after the order was cancelled: the payment is refunded.",
                 )
                 .await?;
+                refunded += 1;
             }
         }
-        txn.commit().await?;
-        self.catalog_changed();
-        tracing::warn!(reference = %row.reference, orders = orders.len(), "paid after its orders expired: refund queued");
-        Ok(())
+        Ok(refunded)
     }
 
     /// Cancels orders still unpaid after the configured time, returning their stock.

@@ -120,8 +120,9 @@ impl Paystack {
             Err(e) => return Err(RefundFailure::Unknown(format!("no answer: {e}"))),
         };
         let status = response.status();
-        if matches!(status.as_u16(), 429 | 503) {
-            return Err(RefundFailure::Retry(format!("busy ({status})")));
+        // Busy, or our key refused (rotated, say): nothing was taken either way.
+        if matches!(status.as_u16(), 401 | 403 | 429 | 503) {
+            return Err(RefundFailure::Retry(format!("not taken ({status})")));
         }
         let envelope: Result<Envelope<RefundAccepted>, _> = response.json().await;
         match envelope {

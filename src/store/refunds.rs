@@ -104,8 +104,14 @@ impl StoreService {
         let mut accepted = 0;
         for row in due {
             if row.last_error.as_deref() == Some(IN_FLIGHT) {
-                self.settle_refund(&row, RefundStatus::Unconfirmed, None, Some(IN_FLIGHT))
-                    .await?;
+                self.settle_refund(
+                    &row,
+                    row.attempts,
+                    RefundStatus::Unconfirmed,
+                    None,
+                    Some(IN_FLIGHT),
+                )
+                .await?;
                 tracing::error!(refund = %row.id, reference = %row.reference,
                     "a refund send was interrupted; check Paystack before sending it again");
                 continue;
@@ -144,12 +150,14 @@ impl StoreService {
         row: &refund::Model,
         outcome: Result<super::paystack::RefundAccepted, RefundFailure>,
     ) -> Result<(), StoreError> {
+        // The claim counted this attempt; updates below apply only to the
+        // row as this send left it, never over a later change.
         let attempts = row.attempts + 1;
         match outcome {
             Ok(accepted) => {
                 tracing::info!(refund = %row.id, reference = %row.reference, amount = row.amount_kobo, "refund accepted by Paystack");
                 let provider_id = accepted.id.to_string();
-                self.settle_refund(row, RefundStatus::Sent, Some(provider_id), None)
+                self.settle_refund(row, attempts, RefundStatus::Sent, Some(provider_id), None)
                     .await
             }
             Err(RefundFailure::Retry(why)) if attempts < MAX_ATTEMPTS => {
@@ -160,6 +168,8 @@ impl StoreService {
                     .col_expr(refund::Column::NextAttemptAt, Expr::value(after(wait)))
                     .col_expr(refund::Column::UpdatedAt, Expr::value(Utc::now()))
                     .filter(refund::Column::Id.eq(row.id))
+                    .filter(refund::Column::Status.eq(RefundStatus::Queued.as_str()))
+                    .filter(refund::Column::Attempts.eq(attempts))
                     .exec(&self.db)
                     .await?;
                 Ok(())
@@ -167,22 +177,24 @@ impl StoreService {
             Err(RefundFailure::Retry(why) | RefundFailure::Refused(why)) => {
                 tracing::error!(refund = %row.id, reference = %row.reference, attempts, error = %why,
                     "refund failed; a person must follow up");
-                self.settle_refund(row, RefundStatus::Failed, None, Some(&why))
+                self.settle_refund(row, attempts, RefundStatus::Failed, None, Some(&why))
                     .await
             }
             Err(RefundFailure::Unknown(why)) => {
                 tracing::error!(refund = %row.id, reference = %row.reference, error = %why,
                     "refund outcome unknown; check Paystack before sending it again");
-                self.settle_refund(row, RefundStatus::Unconfirmed, None, Some(&why))
+                self.settle_refund(row, attempts, RefundStatus::Unconfirmed, None, Some(&why))
                     .await
             }
         }
     }
 
-    /// Gives the refund its final status.
+    /// Gives the refund its final status, if it is still queued with
+    /// `attempts` sends counted.
     async fn settle_refund(
         &self,
         row: &refund::Model,
+        attempts: i64,
         status: RefundStatus,
         provider_id: Option<String>,
         error: Option<&str>,
@@ -196,6 +208,8 @@ impl StoreService {
             )
             .col_expr(refund::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(refund::Column::Id.eq(row.id))
+            .filter(refund::Column::Status.eq(RefundStatus::Queued.as_str()))
+            .filter(refund::Column::Attempts.eq(attempts))
             .exec(&self.db)
             .await?;
         Ok(())

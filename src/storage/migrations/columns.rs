@@ -43,9 +43,25 @@ pub fn cascade(
     from: (impl IntoIden + 'static, impl IntoIden + 'static),
     to: (impl IntoIden + 'static, impl IntoIden + 'static),
 ) -> ForeignKeyCreateStatement {
+    foreign_key(from, to, ForeignKeyAction::Cascade)
+}
+
+/// A foreign key that keeps the row it points to from being deleted.
+pub fn restrict(
+    from: (impl IntoIden + 'static, impl IntoIden + 'static),
+    to: (impl IntoIden + 'static, impl IntoIden + 'static),
+) -> ForeignKeyCreateStatement {
+    foreign_key(from, to, ForeignKeyAction::Restrict)
+}
+
+fn foreign_key(
+    from: (impl IntoIden + 'static, impl IntoIden + 'static),
+    to: (impl IntoIden + 'static, impl IntoIden + 'static),
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .from(from.0, from.1)
         .to(to.0, to.1)
-        .on_delete(ForeignKeyAction::Cascade)
+        .on_delete(on_delete)
         .to_owned()
 }

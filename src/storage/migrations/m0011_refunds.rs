@@ -1,6 +1,6 @@
 use sea_orm_migration::prelude::*;
 
-use super::columns::{cascade, counter, text, timestamp, uuid_key};
+use super::columns::{counter, restrict, text, timestamp, uuid_key};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -61,11 +61,12 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Refunds::LastError).string().null())
                     .col(timestamp(Refunds::CreatedAt))
                     .col(timestamp(Refunds::UpdatedAt))
-                    .foreign_key(&mut cascade(
+                    // Money still owed must not vanish with a deleted order or payment.
+                    .foreign_key(&mut restrict(
                         (Refunds::Table, Refunds::OrderId),
                         (Orders::Table, Orders::Id),
                     ))
-                    .foreign_key(&mut cascade(
+                    .foreign_key(&mut restrict(
                         (Refunds::Table, Refunds::PaymentId),
                         (Payments::Table, Payments::Id),
                     ))
