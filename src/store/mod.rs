@@ -28,7 +28,6 @@ pub use orders::{OrderEventView, OrderItemView, OrderPage, OrderView, Party, Pay
 pub use payments::PaymentInfo;
 pub use paystack::Paystack;
 pub use products::{ProductInput, VariantInput};
-pub use refunds::RefundStatus;
 pub use reviews::{ReviewPage, ReviewView};
 pub use views::{CategoryView, ProductDetail, ProductSummary, RatingSummary, VariantView};
 

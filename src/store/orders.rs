@@ -14,7 +14,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::refunds::queue_refund;
+use super::refunds::{RefundStatus, queue_refund};
 use super::{StoreError, StoreService};
 use crate::storage::entities::{
     order, order_event, order_item, payment, product_variant, refund, user,
@@ -420,8 +420,8 @@ fn view(
     refund_status: Option<String>,
 ) -> OrderView {
     let payment_status = match refund_status.as_deref() {
-        Some("sent") => "refunded",
-        Some("queued") => "refund_pending",
+        Some(s) if s == RefundStatus::Sent.as_str() => "refunded",
+        Some(s) if s == RefundStatus::Queued.as_str() => "refund_pending",
         Some(_) => "refund_under_review",
         None => legacy_payment_status(&row),
     };

@@ -148,26 +148,13 @@ impl StoreService {
             // Settled before (replays change nothing), or paid too late.
             return self.refund_late_payment(row).await;
         }
-        let orders = order::Entity::find()
-            .filter(order::Column::PaymentId.eq(row.id))
-            .filter(order::Column::Status.eq(Status::PendingPayment.as_str()))
-            .all(&txn)
+        let paid = self
+            .move_unpaid_orders(&txn, row, Status::Paid, "Paid with Paystack.")
             .await?;
-        for order in &orders {
-            self.move_order(
-                &txn,
-                order,
-                Status::PendingPayment,
-                Status::Paid,
-                None,
-                "Paid with Paystack.",
-            )
-            .await?;
-        }
         // The customer may have cancelled an order while its payment page was open.
         let refunded = self.refund_cancelled_orders(&txn, row).await?;
         txn.commit().await?;
-        tracing::info!(reference = %row.reference, orders = orders.len(), refunded, "payment settled");
+        tracing::info!(reference = %row.reference, paid, refunded, "payment settled");
         Ok(())
     }
 
@@ -179,28 +166,37 @@ impl StoreService {
         if !move_payment(&txn, row.id, "expired", "refunded").await? {
             return Ok(());
         }
-        let orders = order::Entity::find()
-            .filter(order::Column::PaymentId.eq(row.id))
-            .filter(order::Column::Status.eq(Status::PendingPayment.as_str()))
-            .all(&txn)
+        // The expiry task may not have reached every order of the payment yet.
+        self.move_unpaid_orders(&txn, row, Status::Cancelled, "Not paid in time.")
             .await?;
-        for order in &orders {
-            // The expiry task may not have reached every order of the payment yet.
-            self.move_order(
-                &txn,
-                order,
-                Status::PendingPayment,
-                Status::Cancelled,
-                None,
-                "Not paid in time.",
-            )
-            .await?;
-        }
         let refunded = self.refund_cancelled_orders(&txn, row).await?;
         txn.commit().await?;
         self.catalog_changed();
         tracing::warn!(reference = %row.reference, refunded, "paid after its orders expired: refunds queued");
         Ok(())
+    }
+
+    /// Moves the payment's orders still awaiting it to `to`; returns how many.
+    async fn move_unpaid_orders(
+        &self,
+        txn: &impl ConnectionTrait,
+        row: &payment::Model,
+        to: Status,
+        note: &str,
+    ) -> Result<usize, StoreError> {
+        let unpaid = order::Entity::find()
+            .filter(order::Column::PaymentId.eq(row.id))
+            .filter(order::Column::Status.eq(Status::PendingPayment.as_str()))
+            .all(txn)
+            .await?;
+        let mut moved = 0;
+        for order in &unpaid {
+            let done = self
+                .move_order(txn, order, Status::PendingPayment, to, None, note)
+                .await?;
+            moved += usize::from(done);
+        }
+        Ok(moved)
     }
 
     /// Queues the refund of each of the payment's orders that was cancelled

@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QuerySelect, UpdateMany,
 };
 use uuid::Uuid;
 
@@ -54,6 +54,17 @@ impl RefundStatus {
             RefundStatus::Unconfirmed => "unconfirmed",
         }
     }
+}
+
+/// An update of the refund that applies only while it is still queued with
+/// `attempts` sends counted: a claim or an outcome never lands on a row that
+/// another sender, or a later step, has changed since.
+fn update_if_unchanged(row: &refund::Model, attempts: i64) -> UpdateMany<refund::Entity> {
+    refund::Entity::update_many()
+        .col_expr(refund::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(refund::Column::Id.eq(row.id))
+        .filter(refund::Column::Status.eq(RefundStatus::Queued.as_str()))
+        .filter(refund::Column::Attempts.eq(attempts))
 }
 
 fn after(wait: Duration) -> DateTime<Utc> {
@@ -131,15 +142,10 @@ impl StoreService {
     /// Takes the refund for one send: counts the attempt, marks it in flight
     /// and moves its next attempt past the lease. False if it was taken.
     async fn claim_refund(&self, row: &refund::Model) -> Result<bool, StoreError> {
-        let now = Utc::now();
-        let claimed = refund::Entity::update_many()
+        let claimed = update_if_unchanged(row, row.attempts)
             .col_expr(refund::Column::Attempts, Expr::value(row.attempts + 1))
             .col_expr(refund::Column::LastError, Expr::value(IN_FLIGHT))
             .col_expr(refund::Column::NextAttemptAt, Expr::value(after(LEASE)))
-            .col_expr(refund::Column::UpdatedAt, Expr::value(now))
-            .filter(refund::Column::Id.eq(row.id))
-            .filter(refund::Column::Status.eq(RefundStatus::Queued.as_str()))
-            .filter(refund::Column::Attempts.eq(row.attempts))
             .exec(&self.db)
             .await?;
         Ok(claimed.rows_affected == 1)
@@ -150,8 +156,7 @@ impl StoreService {
         row: &refund::Model,
         outcome: Result<super::paystack::RefundAccepted, RefundFailure>,
     ) -> Result<(), StoreError> {
-        // The claim counted this attempt; updates below apply only to the
-        // row as this send left it, never over a later change.
+        // The claim counted this attempt.
         let attempts = row.attempts + 1;
         match outcome {
             Ok(accepted) => {
@@ -163,13 +168,9 @@ impl StoreService {
             Err(RefundFailure::Retry(why)) if attempts < MAX_ATTEMPTS => {
                 tracing::warn!(refund = %row.id, attempts, error = %why, "refund not sent; will retry");
                 let wait = self.backoff(attempts);
-                refund::Entity::update_many()
+                update_if_unchanged(row, attempts)
                     .col_expr(refund::Column::LastError, Expr::value(why))
                     .col_expr(refund::Column::NextAttemptAt, Expr::value(after(wait)))
-                    .col_expr(refund::Column::UpdatedAt, Expr::value(Utc::now()))
-                    .filter(refund::Column::Id.eq(row.id))
-                    .filter(refund::Column::Status.eq(RefundStatus::Queued.as_str()))
-                    .filter(refund::Column::Attempts.eq(attempts))
                     .exec(&self.db)
                     .await?;
                 Ok(())
@@ -199,17 +200,13 @@ impl StoreService {
         provider_id: Option<String>,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        refund::Entity::update_many()
+        update_if_unchanged(row, attempts)
             .col_expr(refund::Column::Status, Expr::value(status.as_str()))
             .col_expr(refund::Column::ProviderId, Expr::value(provider_id))
             .col_expr(
                 refund::Column::LastError,
                 Expr::value(error.map(str::to_string)),
             )
-            .col_expr(refund::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(refund::Column::Id.eq(row.id))
-            .filter(refund::Column::Status.eq(RefundStatus::Queued.as_str()))
-            .filter(refund::Column::Attempts.eq(attempts))
             .exec(&self.db)
             .await?;
         Ok(())
