@@ -170,6 +170,9 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
                     .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
             )
             .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(axum::middleware::from_fn(
+                crate::http::unread_body::finish_unread_body,
+            ))
             .layer(axum::middleware::from_fn(middleware::record_metrics))
             .layer(axum::middleware::from_fn(middleware::json_error_bodies))
             .layer(TimeoutLayer::with_status_code(

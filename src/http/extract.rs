@@ -9,8 +9,10 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 
 /// `axum::Json` with DRF-style errors for a bad content type, bad JSON or a
-/// body over the limit. Text with NUL characters is refused here, once for
-/// every endpoint: PostgreSQL cannot store it.
+/// body over the limit. Checked here, once for every endpoint: the body is a
+/// JSON object (serde would otherwise read an array's items positionally
+/// into the fields), and its text has no NUL characters (PostgreSQL cannot
+/// store them).
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -24,6 +26,15 @@ where
         let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(req, state)
             .await
             .map_err(json_rejection)?;
+        if !value.is_object() {
+            return Err(ApiError::bad_request(
+                "parse_error",
+                format!(
+                    "Invalid data. Expected a JSON object, but got {}.",
+                    json_kind(&value)
+                ),
+            ));
+        }
         if has_nul(&value) {
             return Err(ApiError::bad_request(
                 "parse_error",
@@ -33,6 +44,18 @@ where
         serde_json::from_value(value)
             .map(ApiJson)
             .map_err(|e| ApiError::bad_request("parse_error", format!("Invalid data: {e}")))
+    }
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
     }
 }
 

@@ -5,3 +5,4 @@ pub mod health;
 pub mod ip_limit;
 pub mod middleware;
 pub mod pagination;
+pub mod unread_body;

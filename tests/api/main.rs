@@ -23,5 +23,6 @@ mod process;
 mod register;
 mod resilience;
 mod shop;
+mod strict_input;
 mod tokens;
 mod users;
