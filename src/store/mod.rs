@@ -9,7 +9,7 @@ mod browse;
 mod cart;
 mod categories;
 mod checkout;
-pub use checkout::CheckoutResult;
+pub use checkout::{CHECKOUT_IN_PROGRESS, CheckoutResult};
 mod error;
 mod favorites;
 pub mod http;
