@@ -1,9 +1,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use atelier::storage::entities::{order, payment, product_variant, refund};
+use atelier::storage::entities::{checkout_claim, order, payment, product_variant, refund};
 use reqwest::StatusCode;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::both_backends;
@@ -268,6 +268,35 @@ both_backends! {
         assert!(cart["items"].as_array().unwrap().is_empty());
         let db = test_db(&app).await;
         assert_eq!(payment::Entity::find().all(&db).await.unwrap().len(), 1, "one payment recorded");
+    }
+
+    async fn a_checkout_that_died_holds_the_cart_only_until_its_claim_expires(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (_, product) = tailor_with_stock(&app, "ade", &[10]).await;
+        let buyer = app.verified_user("buyer").await;
+        add_item(&app, &buyer, &product["variants"][0]["id"], 1).await;
+        // A checkout that stopped half-way (its process died) left its claim.
+        let db = test_db(&app).await;
+        let user_id = uuid::Uuid::parse_str(&buyer.id).unwrap();
+        checkout_claim::Entity::insert(checkout_claim::ActiveModel {
+            user_id: Set(user_id),
+            token: Set(uuid::Uuid::now_v7()),
+            expires_at: Set(chrono::Utc::now() + chrono::TimeDelta::seconds(30)),
+        })
+        .exec(&db)
+        .await
+        .unwrap();
+        let (status, body) = checkout_as(&app, &buyer, "k1", "pay_on_delivery").await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("checkout_in_progress")), "{body}");
+
+        checkout_claim::Entity::update_many()
+            .col_expr(checkout_claim::Column::ExpiresAt, sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::TimeDelta::seconds(1)))
+            .exec(&db)
+            .await
+            .unwrap();
+        let (status, body) = checkout_as(&app, &buyer, "k1", "pay_on_delivery").await;
+        assert_eq!(status, StatusCode::CREATED, "the expired claim is taken over, and the key was not spent: {body}");
+        assert!(checkout_claim::Entity::find().all(&db).await.unwrap().is_empty(), "the claim went with the cart");
     }
 
     async fn parallel_adds_to_the_cart_count_every_accepted_add(backend) {
