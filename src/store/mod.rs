@@ -16,6 +16,7 @@ pub mod http;
 mod orders;
 mod payments;
 mod paystack;
+mod pricing;
 mod products;
 mod refunds;
 mod reviews;

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::browse::SummaryRow;
+use super::pricing::{effective_price, ensure_chargeable, price_field};
 use super::views::{self, ProductDetail};
 use super::{CURRENCY, KINDS, StoreError, StoreService};
 use crate::storage::entities::{category, media, product, product_image, product_variant, user};
@@ -564,74 +565,4 @@ async fn update_product_row(
         .exec(conn)
         .await?;
     Ok(())
-}
-
-/// Which field a price too low is reported on: what the request changed.
-fn price_field(input: &ProductInput) -> &'static str {
-    if input
-        .variants
-        .iter()
-        .flatten()
-        .any(|v| v.price_delta.is_some())
-    {
-        "variants"
-    } else if input.price.is_some() {
-        "price"
-    } else if input.discount_percent.is_some() {
-        "discount_percent"
-    } else {
-        "variants"
-    }
-}
-
-/// Every variant must cost a customer at least 1 kobo: the product's price
-/// after its discount plus the variant's delta, as the cart and checkout
-/// charge it. Checked inside the writing transaction, after its writes, on
-/// what the database then holds (the product row is locked by then), so two
-/// edits that are each fine cannot together make a variant free.
-async fn ensure_chargeable(
-    conn: &impl ConnectionTrait,
-    product_id: Uuid,
-    field: &str,
-) -> Result<(), StoreError> {
-    let product = product::Entity::find_by_id(product_id)
-        .one(conn)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    let variants = product_variant::Entity::find()
-        .filter(product_variant::Column::ProductId.eq(product_id))
-        .order_by_asc(product_variant::Column::Id)
-        .all(conn)
-        .await?;
-    let mut errors = FieldErrors::new();
-    for variant in variants {
-        let price = product.effective_price_kobo + variant.price_delta_kobo;
-        if price < 1 {
-            errors.add(
-                field,
-                format!(
-                    "Variant {}: it would cost {price} kobo after the discount; every variant must cost at least 1 kobo.",
-                    variant_name(&variant)
-                ),
-            );
-        }
-    }
-    Ok(errors.into_result()?)
-}
-
-fn variant_name(variant: &product_variant::Model) -> String {
-    let parts: Vec<&str> = [variant.size.as_str(), variant.color.as_str()]
-        .into_iter()
-        .filter(|p| !p.is_empty())
-        .collect();
-    if parts.is_empty() {
-        "without size or colour".into()
-    } else {
-        format!("\"{}\"", parts.join(", "))
-    }
-}
-
-/// The price after a whole-percent discount, rounded down to the kobo.
-pub fn effective_price(price_kobo: i64, discount_percent: i32) -> i64 {
-    price_kobo * i64::from(100 - discount_percent) / 100
 }
