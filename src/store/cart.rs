@@ -3,9 +3,8 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::sea_query::{Alias, Expr, InsertStatement, OnConflict, Query, SimpleExpr};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -116,30 +115,16 @@ impl StoreService {
         let quantity = check_quantity(&mut errors, quantity);
         errors.into_result()?;
         let variant = self.purchasable_variant(&raw).await?;
-        let existing = cart_item::Entity::find()
-            .filter(cart_item::Column::UserId.eq(user.id))
-            .filter(cart_item::Column::VariantId.eq(variant.id))
-            .one(&self.db)
+        let added = self
+            .db
+            .execute(
+                self.db
+                    .get_database_backend()
+                    .build(&add_within_stock(user.id, variant.id, quantity)),
+            )
             .await?;
-        let wanted = existing.as_ref().map_or(0, |e| e.quantity) + quantity;
-        ensure_available(&variant, wanted)?;
-        match existing {
-            Some(row) => {
-                let mut row: cart_item::ActiveModel = row.into();
-                row.quantity = Set(wanted);
-                row.update(&self.db).await?;
-            }
-            None => {
-                cart_item::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    user_id: Set(user.id),
-                    variant_id: Set(variant.id),
-                    quantity: Set(wanted),
-                    created_at: Set(Utc::now()),
-                }
-                .insert(&self.db)
-                .await?;
-            }
+        if added.rows_affected() != 1 {
+            return Err(self.not_enough(variant.id).await);
         }
         self.cart(user).await
     }
@@ -154,15 +139,36 @@ impl StoreService {
         let quantity = check_quantity(&mut errors, quantity);
         errors.into_result()?;
         let row = self.own_cart_item(user, item_id).await?;
-        let variant = product_variant::Entity::find_by_id(row.variant_id)
-            .one(&self.db)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        ensure_available(&variant, quantity)?;
-        let mut row: cart_item::ActiveModel = row.into();
-        row.quantity = Set(quantity);
-        row.update(&self.db).await?;
+        // Checked against stock in the statement that writes it.
+        let set = cart_item::Entity::update_many()
+            .col_expr(cart_item::Column::Quantity, Expr::value(quantity))
+            .filter(cart_item::Column::Id.eq(row.id))
+            .filter(cart_item::Column::UserId.eq(user.id))
+            .filter(Expr::val(quantity).lte(stock_of_variant(Expr::col((
+                cart_item::Entity,
+                cart_item::Column::VariantId,
+            )))))
+            .exec(&self.db)
+            .await?;
+        if set.rows_affected != 1 {
+            // Removed meanwhile (404), or more than is in stock.
+            self.own_cart_item(user, item_id).await?;
+            return Err(self.not_enough(row.variant_id).await);
+        }
         self.cart(user).await
+    }
+
+    /// The usual refusal of a quantity above the variant's stock.
+    async fn not_enough(&self, variant_id: Uuid) -> StoreError {
+        let stock = match product_variant::Entity::find_by_id(variant_id)
+            .one(&self.db)
+            .await
+        {
+            Ok(variant) => variant.map_or(0, |v| v.stock),
+            Err(err) => return err.into(),
+        };
+        let left = stock.max(0);
+        FieldErrors::single("quantity", format!("Only {left} available.")).into()
     }
 
     pub async fn remove_from_cart(
@@ -233,10 +239,57 @@ fn check_quantity(errors: &mut FieldErrors, quantity: Option<i64>) -> i64 {
     }
 }
 
-fn ensure_available(variant: &product_variant::Model, wanted: i64) -> Result<(), StoreError> {
-    if wanted > variant.stock {
-        let left = variant.stock.max(0);
-        return Err(FieldErrors::single("quantity", format!("Only {left} available.")).into());
-    }
-    Ok(())
+/// One statement that adds `quantity` of the variant to the user's cart
+/// only while the new total stays within stock: an insert of a new line if
+/// the stock covers it, or else an increment of the existing line, atomic on
+/// both databases (concurrent adds all count, none exceeds stock, and a
+/// duplicate line cannot be created). No row changed means not enough stock.
+fn add_within_stock(user_id: Uuid, variant_id: Uuid, quantity: i64) -> InsertStatement {
+    let new_line = Query::select()
+        .exprs([
+            Expr::value(Uuid::now_v7()),
+            Expr::value(user_id),
+            Expr::value(variant_id),
+            Expr::value(quantity),
+            Expr::value(Utc::now()),
+        ])
+        .from(product_variant::Entity)
+        .and_where(product_variant::Column::Id.eq(variant_id))
+        .and_where(product_variant::Column::Stock.gte(quantity))
+        .to_owned();
+    let in_cart = Expr::col((cart_item::Entity, cart_item::Column::Quantity));
+    let added = Expr::col((Alias::new("excluded"), cart_item::Column::Quantity));
+    Query::insert()
+        .into_table(cart_item::Entity)
+        .columns([
+            cart_item::Column::Id,
+            cart_item::Column::UserId,
+            cart_item::Column::VariantId,
+            cart_item::Column::Quantity,
+            cart_item::Column::CreatedAt,
+        ])
+        .select_from(new_line)
+        .expect("five columns, five values")
+        .on_conflict(
+            OnConflict::columns([cart_item::Column::UserId, cart_item::Column::VariantId])
+                .value(
+                    cart_item::Column::Quantity,
+                    in_cart.clone().add(added.clone()),
+                )
+                .action_and_where(
+                    Expr::expr(in_cart.add(added)).lte(stock_of_variant(Expr::value(variant_id))),
+                )
+                .to_owned(),
+        )
+        .to_owned()
+}
+
+/// `(SELECT stock FROM product_variants WHERE id = <variant>)`.
+fn stock_of_variant(variant: impl Into<SimpleExpr>) -> SimpleExpr {
+    let stock = Query::select()
+        .column(product_variant::Column::Stock)
+        .from(product_variant::Entity)
+        .and_where(Expr::col((product_variant::Entity, product_variant::Column::Id)).eq(variant))
+        .to_owned();
+    SimpleExpr::SubQuery(None, Box::new(stock.into_sub_query_statement()))
 }

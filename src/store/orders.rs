@@ -14,6 +14,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::payments::lock_payment;
 use super::refunds::{RefundStatus, queue_refund};
 use super::{StoreError, StoreService};
 use crate::storage::entities::{
@@ -254,6 +255,10 @@ impl StoreService {
             ));
         }
         let txn = self.db.begin().await?;
+        // The payment before the order, as settlement and expiry lock them.
+        if let Some(payment_id) = row.payment_id {
+            lock_payment(&txn, payment_id).await?;
+        }
         let moved = self
             .move_order(&txn, &row, current, target, Some(user.id), note.trim())
             .await?;
@@ -307,8 +312,10 @@ impl StoreService {
             self.refund_order(conn, row).await?;
         }
         if to == Status::Cancelled {
+            // In variant order, as checkout takes stock.
             let items = order_item::Entity::find()
                 .filter(order_item::Column::OrderId.eq(row.id))
+                .order_by_asc(order_item::Column::VariantId)
                 .all(conn)
                 .await?;
             for item in items {

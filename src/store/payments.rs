@@ -1,12 +1,19 @@
 //! Online payment with Paystack: a payment per checkout, settled by a
 //! verified webhook or by asking the provider, once per reference, and only
 //! when amount and currency match. Unpaid orders expire.
+//!
+//! Lock order, everywhere (settlement, late payment, expiry, cancellation):
+//! the payment's row first, then its orders in id order, then stock in
+//! variant order; so no two of them can deadlock on PostgreSQL.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -187,6 +194,7 @@ impl StoreService {
         let unpaid = order::Entity::find()
             .filter(order::Column::PaymentId.eq(row.id))
             .filter(order::Column::Status.eq(Status::PendingPayment.as_str()))
+            .order_by_asc(order::Column::Id)
             .all(txn)
             .await?;
         let mut moved = 0;
@@ -211,6 +219,7 @@ impl StoreService {
             .filter(order::Column::PaymentId.eq(row.id))
             .filter(order::Column::Status.eq(Status::Cancelled.as_str()))
             .filter(order::Column::RefundKobo.eq(0))
+            .order_by_asc(order::Column::Id)
             .all(txn)
             .await?;
         let mut refunded = 0;
@@ -246,34 +255,66 @@ impl StoreService {
         let stale = order::Entity::find()
             .filter(order::Column::Status.eq(Status::PendingPayment.as_str()))
             .filter(order::Column::CreatedAt.lt(cutoff))
+            .order_by_asc(order::Column::Id)
             .all(&self.db)
             .await?;
+        let payments: BTreeSet<Uuid> = stale.iter().filter_map(|o| o.payment_id).collect();
         let mut expired = 0;
-        for row in stale {
+        for payment_id in payments {
+            expired += self.expire_payment(payment_id).await?;
+        }
+        for row in stale.iter().filter(|o| o.payment_id.is_none()) {
+            // Nothing to pay with, so no payment row to lock first.
             let txn = self.db.begin().await?;
-            if self
+            let note = "Not paid in time.";
+            let moved = self
                 .move_order(
                     &txn,
-                    &row,
+                    row,
                     Status::PendingPayment,
                     Status::Cancelled,
                     None,
-                    "Not paid in time.",
+                    note,
                 )
-                .await?
-            {
-                if let Some(payment_id) = row.payment_id {
-                    move_payment(&txn, payment_id, "pending", "expired").await?;
-                }
-                expired += 1;
-            }
+                .await?;
             txn.commit().await?;
+            expired += usize::from(moved);
         }
         if expired > 0 {
             self.catalog_changed();
             tracing::info!(expired, "unpaid orders cancelled");
         }
         Ok(expired)
+    }
+
+    /// Expires one payment and cancels its unpaid orders, in one transaction
+    /// that takes the payment's row before its orders': the order settlement
+    /// and cancellation take them in, so an expiry and a payment arriving at
+    /// the same moment queue one behind the other instead of deadlocking.
+    /// Returns how many orders it cancelled.
+    async fn expire_payment(&self, payment_id: Uuid) -> Result<usize, StoreError> {
+        let txn = self.db.begin().await?;
+        let Some(payment) = lock_payment(&txn, payment_id).await? else {
+            return Ok(0);
+        };
+        match payment.status.as_str() {
+            "pending" => {
+                move_payment(&txn, payment_id, "pending", "expired").await?;
+            }
+            // Expired before with orders left unpaid (an older expiry went
+            // order by order): they are cancelled now.
+            "expired" => {}
+            // Paid or refunded meanwhile: its orders are not waiting any more.
+            _ => {
+                txn.rollback().await?;
+                return Ok(0);
+            }
+        }
+        let cancelled = self
+            .move_unpaid_orders(&txn, &payment, Status::Cancelled, "Not paid in time.")
+            .await?;
+        txn.commit().await?;
+        Ok(cancelled)
     }
 
     /// Runs `expire_unpaid` now and then for as long as the server runs.
@@ -290,6 +331,24 @@ impl StoreService {
             }
         });
     }
+}
+
+/// Takes the payment's row lock for the rest of the transaction (a no-op
+/// update) and reads it. Every transaction that changes a payment's orders
+/// locks the payment first, then its orders in id order, then stock.
+pub(super) async fn lock_payment(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<payment::Model>, StoreError> {
+    payment::Entity::update_many()
+        .col_expr(
+            payment::Column::Status,
+            Expr::col(payment::Column::Status).into(),
+        )
+        .filter(payment::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(payment::Entity::find_by_id(id).one(conn).await?)
 }
 
 /// Moves the payment from `from` to `to`; false when it was not in `from`,

@@ -2,15 +2,17 @@
 //! variants.
 
 use chrono::Utc;
+use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::browse::SummaryRow;
+use super::pricing::{effective_price, ensure_chargeable, price_field};
 use super::views::{self, ProductDetail};
 use super::{CURRENCY, KINDS, StoreError, StoreService};
 use crate::storage::entities::{category, media, product, product_image, product_variant, user};
@@ -101,6 +103,7 @@ impl StoreService {
         let checked = self.check(tailor, &input, &mut errors).await?;
         errors.into_result()?;
 
+        let price_field = price_field(&input);
         let now = Utc::now();
         let price = input.price.unwrap_or_default();
         let discount = input.discount_percent.unwrap_or(0) as i32;
@@ -133,6 +136,7 @@ impl StoreService {
         if let Some(images) = &checked.images {
             set_images(&txn, product.id, images).await?;
         }
+        ensure_chargeable(&txn, product.id, price_field).await?;
         txn.commit().await?;
         self.catalog_changed();
         tracing::info!(product_id = %product.id, tailor_id = %tailor.id, "product created");
@@ -145,7 +149,7 @@ impl StoreService {
         id: Uuid,
         input: ProductInput,
     ) -> Result<ProductDetail, StoreError> {
-        let product = self.owned_product(tailor, id).await?;
+        self.owned_product(tailor, id).await?;
         let mut errors = FieldErrors::new();
         for (field, value) in [("name", &input.name), ("kind", &input.kind)] {
             if value.is_some() {
@@ -161,38 +165,11 @@ impl StoreService {
         }
         errors.into_result()?;
 
-        let price = input.price.unwrap_or(product.price_kobo);
-        let discount = input
-            .discount_percent
-            .map_or(product.discount_percent, |d| d as i32);
-        let mut row = product.into_active_model();
-        if let Some(name) = input.name {
-            row.name = Set(name.trim().to_string());
-        }
-        if let Some(description) = input.description {
-            row.description = Set(description.trim().to_string());
-        }
-        if let Some(kind) = input.kind {
-            row.kind = Set(kind);
-        }
-        if let Some(category_id) = checked.category_id {
-            row.category_id = Set(category_id);
-        }
-        if let Some(material) = input.material {
-            row.material = Set(material.trim().to_lowercase());
-        }
-        if let Some(colors) = checked.colors {
-            row.colors = Set(colors);
-        }
-        if let Some(active) = input.is_active {
-            row.is_active = Set(active);
-        }
-        row.price_kobo = Set(price);
-        row.discount_percent = Set(discount);
-        row.effective_price_kobo = Set(effective_price(price, discount));
-        row.updated_at = Set(Utc::now());
+        let price_field = price_field(&input);
         let txn = self.db.begin().await?;
-        row.update(&txn).await?;
+        // The product row first: concurrent edits of one product queue here,
+        // so the price check below sees every earlier edit.
+        update_product_row(&txn, id, input, &checked).await?;
         if let Some(images) = &checked.images {
             set_images(&txn, id, images).await?;
         }
@@ -219,6 +196,7 @@ impl StoreService {
                 }
             }
         }
+        ensure_chargeable(&txn, id, price_field).await?;
         txn.commit().await?;
         self.catalog_changed();
         self.product_detail(id, Some(tailor)).await
@@ -523,7 +501,68 @@ fn new_variant(product_id: Uuid, v: VariantInput) -> product_variant::ActiveMode
     }
 }
 
-/// The price after a whole-percent discount, rounded down to the kobo.
-pub fn effective_price(price_kobo: i64, discount_percent: i32) -> i64 {
-    price_kobo * i64::from(100 - discount_percent) / 100
+/// Writes the product's own columns that the input sets, in one statement
+/// that also locks the row. The effective price is computed by the statement
+/// from the row's current price and discount where the input leaves them,
+/// so an edit never writes back a value another edit changed meanwhile.
+async fn update_product_row(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    input: ProductInput,
+    checked: &Checked,
+) -> Result<(), StoreError> {
+    let mut update = product::Entity::update_many()
+        .col_expr(product::Column::UpdatedAt, Expr::value(Utc::now()));
+    let text_columns = [
+        (
+            product::Column::Name,
+            input.name.map(|v| v.trim().to_string()),
+        ),
+        (
+            product::Column::Description,
+            input.description.map(|v| v.trim().to_string()),
+        ),
+        (product::Column::Kind, input.kind),
+        (
+            product::Column::Material,
+            input.material.map(|v| v.trim().to_lowercase()),
+        ),
+        (product::Column::Colors, checked.colors.clone()),
+    ];
+    for (column, value) in text_columns {
+        if let Some(value) = value {
+            update = update.col_expr(column, Expr::value(value));
+        }
+    }
+    if let Some(category_id) = checked.category_id {
+        update = update.col_expr(product::Column::CategoryId, Expr::value(category_id));
+    }
+    if let Some(active) = input.is_active {
+        update = update.col_expr(product::Column::IsActive, Expr::value(active));
+    }
+    let price: SimpleExpr = match input.price {
+        Some(price) => {
+            update = update.col_expr(product::Column::PriceKobo, Expr::value(price));
+            Expr::value(price)
+        }
+        None => Expr::col(product::Column::PriceKobo).into(),
+    };
+    let discount: SimpleExpr = match input.discount_percent {
+        Some(discount) => {
+            let discount = discount as i32;
+            update = update.col_expr(product::Column::DiscountPercent, Expr::value(discount));
+            Expr::value(discount)
+        }
+        None => Expr::col(product::Column::DiscountPercent).into(),
+    };
+    // As `effective_price`: price * (100 - discount) / 100, rounded down.
+    let effective = Expr::expr(price)
+        .mul(Expr::expr(Expr::value(100)).sub(discount))
+        .div(100);
+    update
+        .col_expr(product::Column::EffectivePriceKobo, effective)
+        .filter(product::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
 }

@@ -1,11 +1,12 @@
 //! Reviews by customers who received the product; the product's rating
-//! summary is recomputed from the reviews after each write, so it cannot drift.
+//! summary is recomputed from the reviews in each writing transaction, after
+//! taking the product's row, so it cannot drift under any interleaving.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::sea_query::{Expr, OnConflict, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -33,12 +34,6 @@ pub struct ReviewView {
 pub struct ReviewPage {
     pub count: u64,
     pub reviews: Vec<ReviewView>,
-}
-
-#[derive(FromQueryResult)]
-struct Totals {
-    count: i64,
-    sum: Option<i64>,
 }
 
 impl StoreService {
@@ -76,10 +71,18 @@ impl StoreService {
                 "Only customers who received this product can review it.",
             ));
         }
+        let txn = self.db.begin().await?;
+        // Writers of one product's reviews queue on its row first: each then
+        // recomputes the summary with every earlier writer's review committed
+        // (under PostgreSQL's READ COMMITTED a recompute would otherwise miss
+        // a concurrent writer's uncommitted row; SQLite takes its write lock).
+        if !lock_product(&txn, product_id).await? {
+            return Err(StoreError::NotFound);
+        }
         let existed = review::Entity::find()
             .filter(review::Column::ProductId.eq(product_id))
             .filter(review::Column::CustomerId.eq(customer.id))
-            .one(&self.db)
+            .one(&txn)
             .await?
             .is_some();
         let now = Utc::now();
@@ -111,15 +114,16 @@ impl StoreService {
                 })
                 .to_owned(),
         )
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&txn)
         .await?;
-        self.refresh_rating(product_id).await?;
+        refresh_rating(&txn, product_id).await?;
         let row = review::Entity::find()
             .filter(review::Column::ProductId.eq(product_id))
             .filter(review::Column::CustomerId.eq(customer.id))
-            .one(&self.db)
+            .one(&txn)
             .await?
             .ok_or(StoreError::NotFound)?;
+        txn.commit().await?;
         Ok((!existed, view(row, &customer.username)))
     }
 
@@ -152,40 +156,6 @@ impl StoreService {
             .count(&self.db)
             .await?;
         Ok(count > 0)
-    }
-
-    /// Recomputes count and average from the reviews themselves.
-    async fn refresh_rating(&self, product_id: Uuid) -> Result<(), StoreError> {
-        let totals = review::Entity::find()
-            .select_only()
-            .column_as(review::Column::Id.count(), "count")
-            .column_as(
-                Expr::col(review::Column::Rating)
-                    .sum()
-                    .cast_as(sea_orm::sea_query::Alias::new("BIGINT")),
-                "sum",
-            )
-            .filter(review::Column::ProductId.eq(product_id))
-            .into_model::<Totals>()
-            .one(&self.db)
-            .await?
-            .unwrap_or(Totals {
-                count: 0,
-                sum: None,
-            });
-        let sum = totals.sum.unwrap_or(0);
-        let average_centi = if totals.count == 0 {
-            0
-        } else {
-            (sum * 100 + totals.count / 2) / totals.count
-        };
-        product::Entity::update_many()
-            .col_expr(product::Column::RatingCount, Expr::value(totals.count))
-            .col_expr(product::Column::RatingAvgCenti, Expr::value(average_centi))
-            .filter(product::Column::Id.eq(product_id))
-            .exec(&self.db)
-            .await?;
-        Ok(())
     }
 
     /// A product's reviews, newest first; `None` past the last page.
@@ -226,6 +196,51 @@ impl StoreService {
             .collect();
         Ok(Some(ReviewPage { count, reviews }))
     }
+}
+
+/// A no-op update of the product row: its lock, held to the end of the
+/// transaction. False when the product is gone.
+async fn lock_product(conn: &impl ConnectionTrait, product_id: Uuid) -> Result<bool, StoreError> {
+    let locked = product::Entity::update_many()
+        .col_expr(
+            product::Column::RatingCount,
+            Expr::col(product::Column::RatingCount).into(),
+        )
+        .filter(product::Column::Id.eq(product_id))
+        .filter(product::Column::DeletedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(locked.rows_affected == 1)
+}
+
+/// Recomputes count and average from the reviews themselves, in one
+/// statement (the average in hundredths, rounded half up).
+async fn refresh_rating(conn: &impl ConnectionTrait, product_id: Uuid) -> Result<(), StoreError> {
+    let of_product = || {
+        Query::select()
+            .from(review::Entity)
+            .and_where(Expr::col((review::Entity, review::Column::ProductId)).eq(product_id))
+            .to_owned()
+    };
+    let count = of_product()
+        .expr(Expr::col(review::Column::Id).count())
+        .to_owned();
+    let average_centi = of_product()
+        .expr(Expr::cust(
+            "COALESCE((SUM(rating) * 100 + COUNT(*) / 2) / NULLIF(COUNT(*), 0), 0)",
+        ))
+        .to_owned();
+    product::Entity::update_many()
+        .col_expr(product::Column::RatingCount, subquery(count))
+        .col_expr(product::Column::RatingAvgCenti, subquery(average_centi))
+        .filter(product::Column::Id.eq(product_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+fn subquery(select: SelectStatement) -> SimpleExpr {
+    SimpleExpr::SubQuery(None, Box::new(select.into_sub_query_statement()))
 }
 
 fn view(r: review::Model, username: &str) -> ReviewView {

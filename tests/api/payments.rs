@@ -7,7 +7,7 @@ use crate::both_backends;
 use crate::helpers::{Backend, TestApp, TestUser, body_of, status_and_body};
 use crate::paystack_mock::{MockPaystack, RefundAnswer, SECRET, charge_success, sign};
 
-async fn shop_with_paystack(
+pub(crate) async fn shop_with_paystack(
     backend: Backend,
     tweak: impl FnOnce(&mut atelier::config::Settings),
 ) -> (TestApp, MockPaystack) {
@@ -55,7 +55,7 @@ async fn pay_online(app: &TestApp, buyer: &TestUser, key: &str) -> (StatusCode, 
     status_and_body(response).await
 }
 
-async fn webhook(app: &TestApp, body: &str, signature: &str) -> StatusCode {
+pub(crate) async fn webhook(app: &TestApp, body: &str, signature: &str) -> StatusCode {
     app.client
         .post(app.url("/shop/api/payments/webhook/paystack/"))
         .header("content-type", "application/json")

@@ -129,6 +129,57 @@ both_backends! {
         assert!(body["price"].is_array());
     }
 
+    async fn no_variant_can_cost_less_than_one_kobo(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ade = tailor(&app, "ade").await;
+        let create = |body: Value| app.post_as(&ade.access, "/shop/api/product/upload/", body);
+        let base = json!({"name": "Cap", "kind": "accessory", "price": 1_000,
+            "variants": [{"size": "M", "stock": 3}, {"size": "L", "stock": 3, "price_delta": -900}]});
+
+        let mut free = base.clone();
+        free["variants"][1]["price_delta"] = json!(-1_000);
+        let (status, body) = status_and_body(create(free).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body, json!({"variants": ["Variant \"L\": it would cost 0 kobo after the discount; every variant must cost at least 1 kobo."]}));
+        let mut discounted_to_nothing = base.clone();
+        discounted_to_nothing["price"] = json!(1);
+        discounted_to_nothing["discount_percent"] = json!(95);
+        discounted_to_nothing["variants"] = json!([{"size": "M", "stock": 3}]);
+        let (status, body) = status_and_body(create(discounted_to_nothing).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "1 kobo less 95% rounds down to 0");
+        assert!(body["price"].is_array(), "{body}");
+        assert_eq!(names(&catalog(&app, "").await).len(), 0, "nothing was created");
+
+        let product = upload(&app, &ade, base).await;
+        assert_eq!(product["variants"][1]["price"], 100);
+        let id = product["id"].as_str().unwrap();
+        let cheap = product["variants"][1]["id"].clone();
+        let patch = |body: Value| app.client.patch(app.url(&format!("/shop/api/product/update/{id}/")))
+            .bearer_auth(&ade.access).json(&body).send();
+        for (body, field) in [
+            (json!({"variants": [{"id": cheap, "price_delta": -1_000}]}), "variants"),
+            (json!({"variants": [{"size": "XL", "stock": 1, "price_delta": -5_000}]}), "variants"),
+            (json!({"price": 900}), "price"),
+            (json!({"discount_percent": 95}), "discount_percent"),
+            (json!({"discount_percent": 10}), "discount_percent"),
+        ] {
+            let (status, refused) = status_and_body(patch(body.clone()).await.unwrap()).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {refused}");
+            assert!(refused[field].is_array(), "{body}: {refused}");
+        }
+        let unchanged = body_of(app.get(&format!("/shop/api/product/{id}")).await).await;
+        assert_eq!(unchanged["price"], 1_000, "a refused change changes nothing");
+        assert_eq!(unchanged["variants"].as_array().unwrap().len(), 2);
+        assert_eq!(unchanged["variants"][1]["price"], 100);
+
+        // Raising the price and lowering the delta together is fine when the sum is.
+        let (status, changed) = status_and_body(patch(json!({"price": 2_000, "discount_percent": 50,
+            "variants": [{"id": cheap, "price_delta": -999}]})).await.unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{changed}");
+        assert_eq!(changed["variants"][1]["price"], 1);
+        assert_eq!(changed["effective_price"], 1_000);
+    }
+
     async fn a_tailor_changes_and_deletes_only_their_own_products(backend) {
         let app = TestApp::spawn(backend).await;
         let ade = tailor(&app, "ade").await;

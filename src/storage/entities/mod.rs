@@ -3,6 +3,7 @@
 pub mod cart_item;
 pub mod category;
 pub mod chat_presence;
+pub mod checkout_claim;
 pub mod conversation;
 pub mod conversation_member;
 pub mod favorite;

@@ -18,7 +18,7 @@ use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::pagination::{PageLinks, PageRequest, invalid_page};
 use crate::idempotency::Begin;
 use crate::state::AppState;
-use crate::store::{CartView, OrderView, Party, PaymentInfo};
+use crate::store::{CHECKOUT_IN_PROGRESS, CartView, OrderView, Party, PaymentInfo, StoreError};
 
 const TAG: &str = "shop";
 
@@ -168,14 +168,16 @@ async fn remove_cart_item(
 ///
 /// Send an `Idempotency-Key` header: a retry with the same key and body gets
 /// the first answer; the same key with another body is 422; while the first
-/// is still running, 409.
+/// is still running, 409. One cart makes one checkout whatever the keys: a
+/// second checkout while one runs is 409 `checkout_in_progress` (retry it
+/// later with the same key), one after it finds the cart empty (400).
 #[utoipa::path(post, path = "/shop/api/checkout", tag = TAG, request_body = CheckoutRequest,
     params(("Idempotency-Key" = String, Header, description = "A unique key per checkout attempt (e.g. a UUID)")),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Orders placed", body = CheckoutBody),
         (status = 400, description = "Field errors, empty cart, or no Idempotency-Key", body = Object),
-        (status = 409, description = "`out_of_stock` (says what is left), `unavailable`, or `request_in_progress`", body = ErrorBody),
+        (status = 409, description = "`out_of_stock` (says what is left), `unavailable`, `request_in_progress` (this key), `checkout_in_progress` (another checkout of this cart is running), or `cart_changed` (the cart changed while Paystack was asked)", body = ErrorBody),
         (status = 422, description = "`idempotency_key_reused` with another body", body = ErrorBody),
         (status = 502, description = "`payment_provider_error`: Paystack unreachable or refused; nothing changed", body = ErrorBody)))]
 async fn checkout(
@@ -221,6 +223,10 @@ async fn checkout(
         .store
         .checkout(&user, request.delivery_address, request.payment_method)
         .await;
+    // Refused only because another checkout of the cart was running: not
+    // this key's answer for good, so a retry with it runs again.
+    let transient =
+        matches!(&outcome, Err(StoreError::Conflict(code, _)) if *code == CHECKOUT_IN_PROGRESS);
     let response = match outcome {
         Ok(result) => (
             StatusCode::CREATED,
@@ -237,7 +243,7 @@ async fn checkout(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    if parts.status.is_server_error() {
+    if parts.status.is_server_error() || transient {
         state.idempotency.abandon(&key).await?;
     } else {
         state
