@@ -4,6 +4,7 @@
 mod helpers;
 mod smtp;
 
+mod avatar;
 mod chat;
 mod chat_cluster;
 mod chat_support;
