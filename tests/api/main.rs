@@ -11,6 +11,7 @@ mod chat_support;
 mod chat_ws;
 mod concurrency;
 mod errors;
+mod export;
 mod housekeeping;
 mod login;
 mod media;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::{Extension, Json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -16,8 +16,8 @@ pub use dto::*;
 pub use extract::CurrentUser;
 
 use super::{
-    AuthError, Credentials, NewAccount, PasswordChange, ProfileChanges, ResetConfirmation,
-    UserQuery,
+    AuthError, Credentials, DataExport, NewAccount, PasswordChange, ProfileChanges,
+    ResetConfirmation, UserQuery,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
@@ -47,6 +47,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_users))
         .routes(routes!(user_detail))
         .routes(routes!(me, update_me))
+        .routes(routes!(export_me))
 }
 
 /// Installs what `routes()` needs at run time.
@@ -371,4 +372,39 @@ async fn update_me(
         .await?;
     let avatar = state.auth.avatar_url(&user).await?;
     Ok(Json(UserOwner::new(&user, avatar)))
+}
+
+/// Everything stored about the caller, as one JSON document to keep (the
+/// right of access and portability): account (no password hash, token or
+/// code secrets), sessions, orders as customer and as tailor, payments,
+/// reviews, favourites, cart, products, conversations and the caller's
+/// messages, blocks, reports and uploads. At most 3 an hour.
+#[utoipa::path(get, path = "/auth/api/users/me/export", tag = TAG, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The export, sent as a download", body = DataExport,
+            headers(("Content-Disposition" = String,
+                description = "`attachment; filename=\"atelier-export-<YYYY-MM-DD>.json\"`"))),
+        (status = 401, description = "`not_authenticated` or `token_not_valid`", body = ErrorBody),
+        (status = 429, description = "`throttled`: more than 3 exports this hour", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait")))))]
+async fn export_me(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<([(header::HeaderName, String); 2], Json<DataExport>), ApiError> {
+    let export = state.auth.export(&user).await?;
+    let filename = format!(
+        "atelier-export-{}.json",
+        export.exported_at.format("%Y-%m-%d")
+    );
+    Ok((
+        [
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+            // Personal data: no shared cache may keep a copy.
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        Json(export),
+    ))
 }
