@@ -258,9 +258,17 @@ impl AuthService {
         if let Some(v) = changes.phone_number {
             row.phone_number = Set(v.trim().to_string());
         }
-        // The fields and the avatar change together or not at all.
+        // The fields and the avatar change together or not at all. The
+        // avatar is written first: on SQLite a transaction that reads before
+        // it writes can fail at once when another connection wrote between.
         let txn = self.db.begin().await?;
-        let mut user = match users_repo::update(&txn, row).await {
+        if let Some(avatar) = avatar.flatten()
+            && !users_repo::set_avatar(&txn, user_id, avatar).await?
+        {
+            return Err(FieldErrors::single("avatar_id", NOT_YOUR_IMAGE).into());
+        }
+        // Returns the row as stored, new avatar included.
+        let user = match users_repo::update(&txn, row).await {
             Ok(user) => user,
             Err(StorageError::UniqueViolation(_)) => {
                 return Err(FieldErrors::single("username", USERNAME_TAKEN).into());
@@ -270,12 +278,6 @@ impl AuthService {
                 return Err(e.into());
             }
         };
-        if let Some(avatar) = avatar.flatten() {
-            if !users_repo::set_avatar(&txn, user_id, avatar).await? {
-                return Err(FieldErrors::single("avatar_id", NOT_YOUR_IMAGE).into());
-            }
-            user.avatar_id = avatar;
-        }
         txn.commit().await?;
         Ok(user)
     }

@@ -210,8 +210,8 @@ both_backends! {
         assert_eq!(me["first_name"], "", "the whole request was refused");
 
         // Eve's own image works for Eve, and stays hers: Kemi still cannot take it.
-        let (status, body) = patch_me(&app, &eve, json!({"avatar_id": theirs["id"]})).await;
-        assert_eq!((status, &body["avatar"]), (StatusCode::OK, &theirs["url"]));
+        let (status, body) = patch_me(&app, &eve, json!({"avatar_id": theirs["id"], "first_name": "Eve"})).await;
+        assert_eq!((status, &body["avatar"], &body["first_name"]), (StatusCode::OK, &theirs["url"], &json!("Eve")));
         let (status, _) = patch_me(&app, &kemi, json!({"avatar_id": theirs["id"]})).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         let anonymous = app.client.patch(app.url("/auth/api/users/me/"))
