@@ -30,6 +30,9 @@ pub struct ProfileChanges {
     pub last_name: Option<String>,
     pub username: Option<String>,
     pub phone_number: Option<String>,
+    /// Absent: unchanged; `Some(None)`: remove the avatar; `Some(Some(id))`:
+    /// an image the user uploaded, as typed.
+    pub avatar_id: Option<Option<String>>,
 }
 
 pub struct UserQuery {
@@ -42,6 +45,7 @@ pub struct UserQuery {
 
 const EMAIL_TAKEN: &str = "A user with that email already exists.";
 const USERNAME_TAKEN: &str = "A user with that username already exists.";
+const NOT_YOUR_IMAGE: &str = "No image you uploaded has this id.";
 
 impl AuthService {
     pub async fn register(&self, input: NewAccount) -> Result<user::Model, AuthError> {
@@ -232,6 +236,10 @@ impl AuthService {
         if let Some(phone) = &changes.phone_number {
             rules::check_phone(&mut errors, phone.trim());
         }
+        let avatar = changes
+            .avatar_id
+            .as_ref()
+            .map(|raw| parse_avatar_id(&mut errors, raw.as_deref()));
         errors.into_result()?;
         self.ensure_free(None, username, Some(user.id)).await?;
 
@@ -250,15 +258,55 @@ impl AuthService {
         if let Some(v) = changes.phone_number {
             row.phone_number = Set(v.trim().to_string());
         }
-        match users_repo::update(&self.db, row).await {
-            Ok(user) => Ok(user),
+        // The fields and the avatar change together or not at all. The
+        // avatar is written first: on SQLite a transaction that reads before
+        // it writes can fail at once when another connection wrote between.
+        let txn = self.db.begin().await?;
+        if let Some(avatar) = avatar.flatten()
+            && !users_repo::set_avatar(&txn, user_id, avatar).await?
+        {
+            return Err(FieldErrors::single("avatar_id", NOT_YOUR_IMAGE).into());
+        }
+        // Returns the row as stored, new avatar included.
+        let user = match users_repo::update(&txn, row).await {
+            Ok(user) => user,
             Err(StorageError::UniqueViolation(_)) => {
-                Err(FieldErrors::single("username", USERNAME_TAKEN).into())
+                return Err(FieldErrors::single("username", USERNAME_TAKEN).into());
             }
             Err(e) => {
                 tracing::debug!(%user_id, "profile update failed");
-                Err(e.into())
+                return Err(e.into());
             }
+        };
+        txn.commit().await?;
+        Ok(user)
+    }
+
+    /// The avatar URL of each of these users that has one, by user id (one query).
+    pub async fn avatar_urls(
+        &self,
+        users: &[user::Model],
+    ) -> Result<std::collections::HashMap<Uuid, String>, AuthError> {
+        let with_avatar = users.iter().filter(|u| u.avatar_id.is_some());
+        Ok(crate::media::avatar_urls(&self.db, with_avatar.map(|u| u.id)).await?)
+    }
+
+    pub async fn avatar_url(&self, user: &user::Model) -> Result<Option<String>, AuthError> {
+        Ok(crate::media::avatar_url(&self.db, user).await?)
+    }
+}
+
+/// `avatar_id` as sent: `None` (JSON null) removes the avatar. Returns the
+/// change to make (`Some(new value)`), or `None` after recording an error.
+fn parse_avatar_id(errors: &mut FieldErrors, raw: Option<&str>) -> Option<Option<Uuid>> {
+    let Some(raw) = raw else {
+        return Some(None);
+    };
+    match Uuid::parse_str(raw.trim()) {
+        Ok(id) => Some(Some(id)),
+        Err(_) => {
+            errors.add("avatar_id", "Must be a valid UUID.");
+            None
         }
     }
 }

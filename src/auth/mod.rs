@@ -7,6 +7,7 @@
 mod account;
 mod codes;
 mod error;
+mod export;
 pub mod http;
 mod password;
 mod recovery;
@@ -19,6 +20,7 @@ mod users_repo;
 
 pub use account::{NewAccount, ProfileChanges, UserQuery};
 pub use error::AuthError;
+pub use export::{DataExport, EXPORTS_PER_HOUR};
 pub use password::Passwords;
 pub use recovery::{PasswordChange, ResetConfirmation};
 pub use service::AuthService;

@@ -1,6 +1,6 @@
 //! Queries on the users table.
 
-use sea_orm::sea_query::{Expr, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, Func, LikeExpr, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -8,6 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::storage::StorageError;
+use crate::storage::entities::media;
 use crate::storage::entities::user::{self, Column, Entity as User};
 
 pub async fn by_id(db: &DatabaseConnection, id: Uuid) -> Result<Option<user::Model>, StorageError> {
@@ -63,6 +64,29 @@ pub async fn set_password(
     }
     update.filter(Column::Id.eq(id)).exec(db).await?;
     Ok(())
+}
+
+/// Points the avatar at `media_id` when that image was uploaded by the user
+/// (checked in the same statement), or clears it with `None`. `false` when
+/// the image is unknown or someone else's.
+pub async fn set_avatar(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    media_id: Option<Uuid>,
+) -> Result<bool, StorageError> {
+    let mut update = User::update_many()
+        .col_expr(Column::AvatarId, Expr::value(media_id))
+        .filter(Column::Id.eq(id));
+    if let Some(media_id) = media_id {
+        let own_image = Query::select()
+            .expr(Expr::val(1))
+            .from(media::Entity)
+            .and_where(media::Column::Id.eq(media_id))
+            .and_where(media::Column::OwnerId.eq(id))
+            .to_owned();
+        update = update.filter(Expr::exists(own_image));
+    }
+    Ok(update.exec(db).await?.rows_affected == 1)
 }
 
 pub async fn mark_verified(db: &impl ConnectionTrait, id: Uuid) -> Result<(), StorageError> {
@@ -153,7 +177,7 @@ pub fn new_row(
         last_name: Set(names.1.trim().to_string()),
         phone_number: Set(phone_number.trim().to_string()),
         role: Set(role.to_string()),
-        avatar: Set(None),
+        avatar_id: Set(None),
         is_verified: Set(false),
         is_active: Set(true),
         is_staff: Set(false),

@@ -277,8 +277,9 @@ impl ChatService {
         Ok(Some((count, self.views_for(me.id, rows).await?)))
     }
 
-    /// Views of conversations seen by `me`: three queries for the whole page
-    /// (members, their users, last messages), not three per conversation.
+    /// Views of conversations seen by `me`: four queries for the whole page
+    /// (members, their users, their avatars, last messages), not four per
+    /// conversation.
     async fn views_for(
         &self,
         me: Uuid,
@@ -303,12 +304,13 @@ impl ChatService {
             .copied()
             .filter(|u| *u != me)
             .collect();
+        let mut avatars = crate::media::avatar_urls(&self.db, others.iter().copied()).await?;
         let users: HashMap<Uuid, ChatUser> = user::Entity::find()
             .filter(user::Column::Id.is_in(others))
             .all(&self.db)
             .await?
             .iter()
-            .map(|u| (u.id, ChatUser::from(u)))
+            .map(|u| (u.id, ChatUser::new(u, avatars.remove(&u.id))))
             .collect();
         let mut newest = Condition::any();
         for (c, _) in rows.iter().filter(|(c, _)| c.last_seq > 0) {

@@ -61,18 +61,20 @@ pub struct ChatUser {
     pub first_name: String,
     pub last_name: String,
     pub role: String,
+    /// URL of the avatar image (`/media/...`); null without one.
     pub avatar: Option<String>,
 }
 
-impl From<&user::Model> for ChatUser {
-    fn from(u: &user::Model) -> Self {
+impl ChatUser {
+    /// `avatar`: the user's avatar URL (`crate::media::avatar_urls`).
+    pub fn new(u: &user::Model, avatar: Option<String>) -> Self {
         Self {
             id: u.id,
             username: u.username.clone(),
             first_name: u.first_name.clone(),
             last_name: u.last_name.clone(),
             role: u.role.clone(),
-            avatar: u.avatar.clone(),
+            avatar,
         }
     }
 }

@@ -32,7 +32,8 @@ pub struct UploadForm {
     file: Vec<u8>,
 }
 
-/// Upload an image; use its `id` in `image_ids` of a product.
+/// Upload an image; use its `id` in a product's `image_ids`, or as your `avatar_id`
+/// (`PATCH /auth/api/users/me/`).
 #[utoipa::path(post, path = "/media/api/upload", tag = "media",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     security(("bearer" = [])),

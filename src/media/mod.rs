@@ -3,8 +3,11 @@
 //! stored under random names (in the media folder, or an S3-compatible
 //! bucket when one is configured) and served at `/media/...`.
 
+mod avatars;
 pub mod http;
 mod store;
+
+pub use avatars::{avatar_name_of, avatar_url, avatar_urls};
 
 pub use store::{MediaStore, S3Settings};
 

@@ -108,6 +108,12 @@ impl StoreService {
             .columns(SUMMARY_COLUMNS)
             .expr_as(with_variant(variant_in_stock()), "in_stock")
             .expr_as(first_image_name(), "image_name")
+            .expr_as(
+                crate::media::avatar_name_of(
+                    Expr::col((product::Entity, product::Column::TailorId)).into(),
+                ),
+                "tailor_avatar_name",
+            )
             .offset(offset)
             .limit(page_size)
             .into_model::<SummaryRow>()
@@ -144,7 +150,7 @@ const SUMMARY_COLUMNS: [product::Column; 16] = {
 };
 
 /// A product as a list shows it: `SUMMARY_COLUMNS`, whether any variant is
-/// in stock, and the stored name of its first image.
+/// in stock, and the stored names of its first image and its tailor's avatar.
 #[derive(FromQueryResult)]
 pub(super) struct SummaryRow {
     id: Uuid,
@@ -165,9 +171,12 @@ pub(super) struct SummaryRow {
     created_at: DateTime<Utc>,
     in_stock: bool,
     image_name: Option<String>,
+    tailor_avatar_name: Option<String>,
 }
 
 impl SummaryRow {
+    /// A row from a loaded product; the tailor's avatar is left for the
+    /// caller to fill in on the view.
     pub(super) fn of(p: &product::Model, in_stock: bool, image_name: Option<String>) -> Self {
         Self {
             id: p.id,
@@ -188,6 +197,7 @@ impl SummaryRow {
             created_at: p.created_at,
             in_stock,
             image_name,
+            tailor_avatar_name: None,
         }
     }
 
@@ -195,6 +205,7 @@ impl SummaryRow {
         ProductSummary {
             id: self.id,
             tailor_id: self.tailor_id,
+            tailor_avatar: self.tailor_avatar_name.as_deref().map(crate::media::url_of),
             category_id: self.category_id,
             name: self.name,
             kind: self.kind,

@@ -134,7 +134,11 @@ pub struct PaymentView {
 pub struct OrderView {
     pub id: Uuid,
     pub customer_id: Uuid,
+    /// URL of the customer's avatar (`/media/...`); null without one.
+    pub customer_avatar: Option<String>,
     pub tailor_id: Uuid,
+    /// URL of the tailor's avatar; null without one.
+    pub tailor_avatar: Option<String>,
     pub status: String,
     pub subtotal: i64,
     pub total: i64,
@@ -361,8 +365,8 @@ impl StoreService {
         views.pop().ok_or(StoreError::NotFound)
     }
 
-    /// Views of several orders with two queries for all their items and
-    /// events, not two per order.
+    /// Views of several orders with one query each for all their items,
+    /// events, refunds and avatars, not one per order.
     pub(super) async fn order_views(
         &self,
         conn: &impl ConnectionTrait,
@@ -408,13 +412,18 @@ impl StoreService {
             .into_iter()
             .map(|r| (r.order_id, r.status))
             .collect();
+        let parties = rows.iter().flat_map(|r| [r.customer_id, r.tailor_id]);
+        let avatars = crate::media::avatar_urls(conn, parties).await?;
         Ok(rows
             .into_iter()
             .map(|row| {
                 let items = items.remove(&row.id).unwrap_or_default();
                 let timeline = events.remove(&row.id).unwrap_or_default();
                 let refund_status = refunds.remove(&row.id);
-                view(row, items, timeline, refund_status)
+                let mut view = view(row, items, timeline, refund_status);
+                view.customer_avatar = avatars.get(&view.customer_id).cloned();
+                view.tailor_avatar = avatars.get(&view.tailor_id).cloned();
+                view
             })
             .collect())
     }
@@ -435,7 +444,9 @@ fn view(
     OrderView {
         id: row.id,
         customer_id: row.customer_id,
+        customer_avatar: None,
         tailor_id: row.tailor_id,
+        tailor_avatar: None,
         status: row.status,
         subtotal: row.subtotal_kobo,
         total: row.total_kobo,

@@ -23,6 +23,8 @@ pub struct ReviewView {
     pub product_id: Uuid,
     pub customer_id: Uuid,
     pub customer_username: String,
+    /// URL of the customer's avatar (`/media/...`); null without one.
+    pub customer_avatar: Option<String>,
     pub rating: i32,
     pub text: String,
     /// Image URLs in order.
@@ -124,7 +126,8 @@ impl StoreService {
             .await?
             .ok_or(StoreError::NotFound)?;
         txn.commit().await?;
-        Ok((!existed, view(row, &customer.username)))
+        let avatar = crate::media::avatar_url(&self.db, customer).await?;
+        Ok((!existed, view(row, &customer.username, avatar)))
     }
 
     /// Stored names of these uploads, in the given order.
@@ -187,11 +190,14 @@ impl StoreService {
             .into_iter()
             .map(|u| (u.id, u.username))
             .collect();
+        let avatars =
+            crate::media::avatar_urls(&self.db, rows.iter().map(|r| r.customer_id)).await?;
         let reviews = rows
             .into_iter()
             .map(|r| {
                 let name = authors.get(&r.customer_id).cloned().unwrap_or_default();
-                view(r, &name)
+                let avatar = avatars.get(&r.customer_id).cloned();
+                view(r, &name, avatar)
             })
             .collect();
         Ok(Some(ReviewPage { count, reviews }))
@@ -243,12 +249,13 @@ fn subquery(select: SelectStatement) -> SimpleExpr {
     SimpleExpr::SubQuery(None, Box::new(select.into_sub_query_statement()))
 }
 
-fn view(r: review::Model, username: &str) -> ReviewView {
+fn view(r: review::Model, username: &str, avatar: Option<String>) -> ReviewView {
     ReviewView {
         id: r.id,
         product_id: r.product_id,
         customer_id: r.customer_id,
         customer_username: username.to_string(),
+        customer_avatar: avatar,
         rating: r.rating,
         text: r.text,
         images: r

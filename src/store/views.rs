@@ -52,6 +52,8 @@ pub struct VariantView {
 pub struct ProductSummary {
     pub id: Uuid,
     pub tailor_id: Uuid,
+    /// URL of the tailor's avatar (`/media/...`); null without one.
+    pub tailor_avatar: Option<String>,
     pub category_id: Option<Uuid>,
     pub name: String,
     /// `ready_made`, `fabric` (sold by the yard) or `accessory`.

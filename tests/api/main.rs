@@ -4,12 +4,14 @@
 mod helpers;
 mod smtp;
 
+mod avatar;
 mod chat;
 mod chat_cluster;
 mod chat_support;
 mod chat_ws;
 mod concurrency;
 mod errors;
+mod export;
 mod housekeeping;
 mod login;
 mod media;

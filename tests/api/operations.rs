@@ -19,6 +19,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/auth/api/users/list", &["get"]),
     ("/auth/api/users/detail/{id}", &["get"]),
     ("/auth/api/users/me", &["get", "patch"]),
+    ("/auth/api/users/me/export", &["get"]),
     ("/shop/api/categories", &["get", "post"]),
     ("/shop/api/product/upload", &["post"]),
     ("/shop/api/product/update/{id}", &["patch"]),

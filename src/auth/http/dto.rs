@@ -92,6 +92,12 @@ pub struct ProfileUpdate {
     pub last_name: Option<String>,
     pub username: Option<String>,
     pub phone_number: Option<String>,
+    /// The `id` of an image you uploaded through `/media/api/upload/`, or
+    /// null to remove the avatar. Someone else's image or an unknown id is a
+    /// 400 on `avatar_id`.
+    #[serde(deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Uuid, nullable = true)]
+    pub avatar_id: Option<Option<serde_json::Value>>,
 }
 
 #[derive(Deserialize, IntoParams, Default)]
@@ -138,6 +144,7 @@ pub struct UserPublic {
     pub last_name: String,
     /// `customer` or `tailor`.
     pub role: String,
+    /// URL of the avatar image (`/media/...`); null without one.
     pub avatar: Option<String>,
     pub date_joined: chrono::DateTime<chrono::Utc>,
 }
@@ -167,29 +174,38 @@ pub struct UserPage {
     pub results: Vec<UserPublic>,
 }
 
-impl From<&user::Model> for UserPublic {
-    fn from(u: &user::Model) -> Self {
+impl UserPublic {
+    /// `avatar` is the URL of the user's avatar (see `AuthService::avatar_urls`).
+    pub fn new(u: &user::Model, avatar: Option<String>) -> Self {
         Self {
             id: u.id,
             username: u.username.clone(),
             first_name: u.first_name.clone(),
             last_name: u.last_name.clone(),
             role: u.role.clone(),
-            avatar: u.avatar.clone(),
+            avatar,
             date_joined: u.date_joined,
         }
     }
 }
 
-impl From<&user::Model> for UserOwner {
-    fn from(u: &user::Model) -> Self {
+impl UserOwner {
+    pub fn new(u: &user::Model, avatar: Option<String>) -> Self {
         Self {
-            public: u.into(),
+            public: UserPublic::new(u, avatar),
             email: u.email.clone(),
             phone_number: u.phone_number.clone(),
             is_verified: u.is_verified,
         }
     }
+}
+
+/// Tells a JSON null (`Some(None)`) from an absent field (`None`, through
+/// `#[serde(default)]`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Ok(Some(Option::<T>::deserialize(d)?))
 }
 
 fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::{Extension, Json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -16,8 +16,8 @@ pub use dto::*;
 pub use extract::CurrentUser;
 
 use super::{
-    AuthError, Credentials, NewAccount, PasswordChange, ProfileChanges, ResetConfirmation,
-    UserQuery,
+    AuthError, Credentials, DataExport, NewAccount, PasswordChange, ProfileChanges,
+    ResetConfirmation, UserQuery,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
@@ -47,6 +47,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_users))
         .routes(routes!(user_detail))
         .routes(routes!(me, update_me))
+        .routes(routes!(export_me))
 }
 
 /// Installs what `routes()` needs at run time.
@@ -76,7 +77,8 @@ async fn register(
             phone_number: body.phone_number,
         })
         .await?;
-    Ok((StatusCode::CREATED, Json((&user).into())))
+    // A new account has no avatar yet.
+    Ok((StatusCode::CREATED, Json(UserOwner::new(&user, None))))
 }
 
 /// Verify the account with the emailed code.
@@ -282,12 +284,16 @@ async fn list_users(
         })
         .await?
         .ok_or_else(invalid_page)?;
+    let mut avatars = state.auth.avatar_urls(&users).await?;
     let (next, previous) = PageLinks::new(&uri, &headers).neighbours(request, count);
     Ok(Json(UserPage {
         count,
         next,
         previous,
-        results: users.iter().map(UserPublic::from).collect(),
+        results: users
+            .iter()
+            .map(|u| UserPublic::new(u, avatars.remove(&u.id)))
+            .collect(),
     }))
 }
 
@@ -306,13 +312,15 @@ async fn user_detail(
 ) -> Result<Json<UserView>, ApiError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
     if id == caller.id {
-        return Ok(Json(UserView::Owner((&caller).into())));
+        let avatar = state.auth.avatar_url(&caller).await?;
+        return Ok(Json(UserView::Owner(UserOwner::new(&caller, avatar))));
     }
     let user = state.auth.user(id).await?;
     if !user.is_verified || user.is_staff || user.is_superuser {
         return Err(ApiError::not_found());
     }
-    Ok(Json(UserView::Public((&user).into())))
+    let avatar = state.auth.avatar_url(&user).await?;
+    Ok(Json(UserView::Public(UserPublic::new(&user, avatar))))
 }
 
 /// The caller's own account.
@@ -320,22 +328,35 @@ async fn user_detail(
     responses(
         (status = 200, description = "Owner view", body = UserOwner),
         (status = 401, description = "`not_authenticated` or `token_not_valid`", body = ErrorBody)))]
-async fn me(CurrentUser(user): CurrentUser) -> Json<UserOwner> {
-    Json((&user).into())
+async fn me(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<UserOwner>, ApiError> {
+    let avatar = state.auth.avatar_url(&user).await?;
+    Ok(Json(UserOwner::new(&user, avatar)))
 }
 
-/// Update the caller's names, username or phone number.
+/// Update the caller's names, username, phone number or avatar (`avatar_id`:
+/// an image the caller uploaded, or null to remove it).
 #[utoipa::path(patch, path = "/auth/api/users/me", tag = TAG, request_body = ProfileUpdate,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Owner view after the change", body = UserOwner),
-        (status = 400, description = "Field errors", body = Object),
+        (status = 400, description = "Field errors, e.g. `{\"avatar_id\": [\"No image you uploaded has this id.\"]}`", body = Object),
         (status = 401, description = "`not_authenticated` or `token_not_valid`", body = ErrorBody)))]
 async fn update_me(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<ProfileUpdate>,
 ) -> Result<Json<UserOwner>, ApiError> {
+    let avatar_id = match body.avatar_id {
+        None => None,
+        Some(None | Some(serde_json::Value::Null)) => Some(None),
+        Some(Some(serde_json::Value::String(id))) => Some(Some(id)),
+        Some(Some(_)) => {
+            return Err(FieldErrors::single("avatar_id", "Must be a valid UUID.").into());
+        }
+    };
     let user = state
         .auth
         .update_profile(
@@ -345,8 +366,45 @@ async fn update_me(
                 last_name: body.last_name,
                 username: body.username,
                 phone_number: body.phone_number,
+                avatar_id,
             },
         )
         .await?;
-    Ok(Json((&user).into()))
+    let avatar = state.auth.avatar_url(&user).await?;
+    Ok(Json(UserOwner::new(&user, avatar)))
+}
+
+/// Everything stored about the caller, as one JSON document to keep (the
+/// right of access and portability): account (no password hash, token or
+/// code secrets), sessions, orders as customer and as tailor, payments,
+/// reviews, favourites, cart, products, conversations and the caller's
+/// messages, blocks, reports and uploads. At most 3 an hour.
+#[utoipa::path(get, path = "/auth/api/users/me/export", tag = TAG, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The export, sent as a download", body = DataExport,
+            headers(("Content-Disposition" = String,
+                description = "`attachment; filename=\"atelier-export-<YYYY-MM-DD>.json\"`"))),
+        (status = 401, description = "`not_authenticated` or `token_not_valid`", body = ErrorBody),
+        (status = 429, description = "`throttled`: more than 3 exports this hour", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait")))))]
+async fn export_me(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<([(header::HeaderName, String); 2], Json<DataExport>), ApiError> {
+    let export = state.auth.export(&user).await?;
+    let filename = format!(
+        "atelier-export-{}.json",
+        export.exported_at.format("%Y-%m-%d")
+    );
+    Ok((
+        [
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+            // Personal data: no shared cache may keep a copy.
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        Json(export),
+    ))
 }

@@ -17,7 +17,8 @@ pub struct Model {
     pub last_name: String,
     pub phone_number: String,
     pub role: String,
-    pub avatar: Option<String>,
+    /// The uploaded image (a `media` row of this user) shown as the avatar.
+    pub avatar_id: Option<Uuid>,
     pub is_verified: bool,
     pub is_active: bool,
     pub is_staff: bool,
