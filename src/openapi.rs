@@ -9,6 +9,8 @@ use utoipa_axum::routes;
 use crate::http::health;
 use crate::state::AppState;
 
+mod shared_responses;
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -42,14 +44,18 @@ impl Modify for BearerAuth {
 
 /// Every API route with its documentation; `startup` adds state and middleware.
 pub fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
         .routes(routes!(health::metrics))
         .merge(crate::auth::http::routes())
         .merge(crate::store::http::routes())
         .merge(crate::media::http::routes())
-        .merge(crate::chat::http::routes())
+        .merge(crate::chat::http::routes());
+    // After the merge: the answers of the shared extractors and middleware
+    // are documented once here, for every operation that can give them.
+    shared_responses::document(router.get_openapi_mut());
+    router
 }
 
 pub fn spec() -> utoipa::openapi::OpenApi {
