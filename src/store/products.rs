@@ -486,7 +486,9 @@ fn check_variants(variants: &[VariantInput], errors: &mut FieldErrors) -> Vec<Op
                     format!("Variant {n}: stock must be from 0 to {MAX_STOCK}."),
                 );
             }
-            if v.price_delta.is_some_and(|d| d.abs() > MAX_PRICE) {
+            if v.price_delta
+                .is_some_and(|d| !(-MAX_PRICE..=MAX_PRICE).contains(&d))
+            {
                 errors.add(
                     "variants",
                     format!("Variant {n}: price_delta is out of range."),
