@@ -3,6 +3,7 @@
 
 mod helpers;
 mod smtp;
+mod spec_check;
 
 mod chat;
 mod chat_cluster;
@@ -14,6 +15,7 @@ mod housekeeping;
 mod login;
 mod media;
 mod media_s3;
+mod openapi;
 mod operations;
 mod orders;
 mod password;
