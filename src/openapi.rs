@@ -16,7 +16,9 @@ mod shared_responses;
     info(
         title = "Atelier API",
         description = "Backend of the tailoring marketplace app. Every path also answers with a trailing slash. \
-Errors: validation errors are `{\"field\": [\"message\"]}`; all others `{\"detail\": \"...\", \"code\": \"...\"}`.",
+Errors: validation errors are `ValidationError` (`{\"field\": [\"message\"]}`); all others `ErrorBody` \
+(`{\"detail\": \"...\", \"code\": \"...\"}`). A 400 can be either where the request can be unreadable as well as \
+invalid (`BadRequest`, a `oneOf` that an answer matches exactly once).",
     ),
     modifiers(&BearerAuth),
     tags(

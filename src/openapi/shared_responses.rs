@@ -141,7 +141,12 @@ fn document_operation(path: &str, op: &mut Operation) {
         );
     }
     if has_uuid_path || paginated {
-        add(op, "404", "`not_found`: no such object, or `Invalid page.`", error_body());
+        add(
+            op,
+            "404",
+            "`not_found`: no such object, or `Invalid page.`",
+            error_body(),
+        );
     }
     if !NO_DATABASE.contains(&path) {
         add(
