@@ -27,7 +27,7 @@ pub struct RegisterRequest {
     #[schema(value_type = String, required = false, max_length = 150)]
     pub last_name: Option<String>,
     /// 6 to 15 digits, optionally with a leading `+`, spaces, brackets and dashes.
-    #[schema(value_type = String, required = false, max_length = 32, example = "+2348012345678")]
+    #[schema(value_type = String, required = false, max_length = 32, pattern = r"^(\+?[ ()\-]*([0-9][ ()\-]*){6,15})?$", example = "+2348012345678")]
     pub phone_number: Option<String>,
 }
 
@@ -116,7 +116,7 @@ pub struct ProfileUpdate {
     #[schema(value_type = String, required = false, min_length = 1, max_length = 150, pattern = r"^[\w.@+-]+$")]
     pub username: Option<String>,
     /// 6 to 15 digits, optionally with a leading `+`, spaces, brackets and dashes; empty to remove.
-    #[schema(value_type = String, required = false, max_length = 32)]
+    #[schema(value_type = String, required = false, max_length = 32, pattern = r"^(\+?[ ()\-]*([0-9][ ()\-]*){6,15})?$")]
     pub phone_number: Option<String>,
 }
 
