@@ -6,7 +6,10 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use utoipa::ToSchema;
+use serde_json::json;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::auth::AuthError;
 use crate::chat::ChatError;
@@ -18,11 +21,62 @@ use crate::validation::FieldErrors;
 
 /// Body of every error that is not a validation error.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"detail": "Not found.", "code": "not_found"}))]
 pub struct ErrorBody {
     /// Human-readable explanation.
     pub detail: String,
     /// Stable machine-readable code to switch on (`token_not_valid`, `throttled`, ...).
     pub code: String,
+}
+
+/// The documented shape of a validation error (what `FieldErrors`
+/// serialises to): each key is a request field, or `non_field_errors`, with
+/// one or more messages. Its values are arrays, so an `ErrorBody` (string
+/// values) never matches it, and it never matches `ErrorBody` (no string
+/// `detail` and `code`): a `oneOf` of the two always picks exactly one.
+pub struct ValidationError;
+
+impl utoipa::PartialSchema for ValidationError {
+    fn schema() -> RefOr<Schema> {
+        let messages = ArrayBuilder::new()
+            .items(ObjectBuilder::new().schema_type(Type::String))
+            .min_items(Some(1));
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "Field errors: each key is a request field (or `non_field_errors`) with its messages.",
+            ))
+            .additional_properties(Some(messages))
+            .min_properties(Some(1))
+            .examples([json!({"email": ["This field is required."]})])
+            .into()
+    }
+}
+
+impl ToSchema for ValidationError {}
+
+/// A 400 answer: field errors, or a `{"detail", "code"}` body for a request
+/// that could not be read at all (`parse_error`: not JSON or not a JSON
+/// object; `invalid_query`; and the codes each operation names).
+pub struct BadRequest;
+
+impl utoipa::PartialSchema for BadRequest {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name(ValidationError::name()))
+            .item(Ref::from_schema_name(ErrorBody::name()))
+            .description(Some(
+                "Field errors (`ValidationError`) or an error with a code (`ErrorBody`).",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for BadRequest {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((ValidationError::name().into(), ValidationError::schema()));
+        schemas.push((ErrorBody::name().into(), ErrorBody::schema()));
+    }
 }
 
 #[derive(Debug)]

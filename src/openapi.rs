@@ -9,12 +9,16 @@ use utoipa_axum::routes;
 use crate::http::health;
 use crate::state::AppState;
 
+mod shared_responses;
+
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Atelier API",
         description = "Backend of the tailoring marketplace app. Every path also answers with a trailing slash. \
-Errors: validation errors are `{\"field\": [\"message\"]}`; all others `{\"detail\": \"...\", \"code\": \"...\"}`.",
+Errors: validation errors are `ValidationError` (`{\"field\": [\"message\"]}`); all others `ErrorBody` \
+(`{\"detail\": \"...\", \"code\": \"...\"}`). A 400 can be either where the request can be unreadable as well as \
+invalid (`BadRequest`, a `oneOf` that an answer matches exactly once).",
     ),
     modifiers(&BearerAuth),
     tags(
@@ -42,14 +46,18 @@ impl Modify for BearerAuth {
 
 /// Every API route with its documentation; `startup` adds state and middleware.
 pub fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
         .routes(routes!(health::metrics))
         .merge(crate::auth::http::routes())
         .merge(crate::store::http::routes())
         .merge(crate::media::http::routes())
-        .merge(crate::chat::http::routes())
+        .merge(crate::chat::http::routes());
+    // After the merge: the answers of the shared extractors and middleware
+    // are documented once here, for every operation that can give them.
+    shared_responses::document(router.get_openapi_mut());
+    router
 }
 
 pub fn spec() -> utoipa::openapi::OpenApi {

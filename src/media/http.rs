@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use super::MediaView;
 use crate::auth::http::CurrentUser;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, BadRequest, ErrorBody};
 use crate::http::extract::{ApiPath, payload_too_large};
 use crate::state::AppState;
 use crate::validation::FieldErrors;
@@ -39,8 +39,9 @@ pub struct UploadForm {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Stored", body = MediaView),
-        (status = 400, description = "No `file` field, or not a JPEG/PNG/WebP image", body = Object),
+        (status = 400, description = "No `file` field, or not a JPEG/PNG/WebP image", body = BadRequest),
         (status = 413, description = "Larger than the limit", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not a `multipart/form-data` request", body = ErrorBody),
         (status = 503, description = "`service_unavailable`: the media bucket cannot be reached", body = ErrorBody)))]
 async fn upload(
     State(state): State<AppState>,

@@ -24,50 +24,65 @@ const MAX_VARIANTS: usize = 100;
 const MAX_COLORS: usize = 20;
 const MAX_IMAGES: usize = 10;
 
-/// A product as a tailor sends it. On update every field is optional.
+/// A product as a tailor sends it. On update every field is optional; on
+/// create (`NewProduct`) `name`, `kind`, `price` and `variants` are required.
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(default)]
 pub struct ProductInput {
-    #[schema(example = "Agbada, hand-embroidered")]
+    /// Up to 200 characters.
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 200, example = "Agbada, hand-embroidered")]
     pub name: Option<String>,
+    /// Up to 5,000 characters.
+    #[schema(value_type = String, required = false, max_length = 5000)]
     pub description: Option<String>,
     /// `ready_made`, `fabric` (sold by the yard) or `accessory`.
-    #[schema(example = "ready_made")]
+    #[schema(value_type = crate::store::http::schema::ProductKind, required = false, example = "ready_made")]
     pub kind: Option<String>,
-    /// A category id from `/shop/api/categories/`.
+    /// A category id from `/shop/api/categories/`; on update an empty string removes it.
+    #[schema(value_type = String, required = false, pattern = "^$|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     pub category_id: Option<String>,
-    #[schema(example = "cotton")]
+    /// Up to 100 characters.
+    #[schema(value_type = String, required = false, max_length = 100, example = "cotton")]
     pub material: Option<String>,
+    /// At most 20 colours of up to 40 characters, without commas.
+    #[schema(value_type = Vec<String>, required = false, max_items = 20)]
     pub colors: Option<Vec<String>>,
     /// Price in kobo (integer minor units of NGN): 2500000 is ₦25,000.
-    #[schema(example = 2500000)]
+    #[schema(value_type = i64, required = false, minimum = 1, maximum = 1_000_000_000_000_i64, example = 2500000)]
     pub price: Option<i64>,
     /// Only `NGN` for now.
+    #[schema(value_type = String, required = false, pattern = "^NGN$")]
     pub currency: Option<String>,
-    /// 0–95.
+    #[schema(value_type = i64, required = false, minimum = 0, maximum = 95)]
     pub discount_percent: Option<i64>,
     /// False hides the product from the catalog (it stays in the tailor's store).
+    #[schema(value_type = bool, required = false)]
     pub is_active: Option<bool>,
     /// On create: at least one. On update: items with an `id` change that
     /// variant, items without one are added.
+    #[schema(value_type = Vec<VariantInput>, required = false, max_items = 100)]
     pub variants: Option<Vec<VariantInput>>,
     /// Ids of images you uploaded (`/media/api/upload/`), in display order;
     /// on update the list replaces the old one.
+    #[schema(value_type = Vec<Uuid>, required = false, max_items = 10)]
     pub image_ids: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(default)]
 pub struct VariantInput {
+    /// On update: the variant to change.
+    #[schema(value_type = Uuid, required = false)]
     pub id: Option<String>,
-    #[schema(example = "L")]
+    #[schema(value_type = String, required = false, max_length = 20, example = "L")]
     pub size: Option<String>,
-    #[schema(example = "indigo")]
+    #[schema(value_type = String, required = false, max_length = 40, example = "indigo")]
     pub color: Option<String>,
-    /// Units in stock (yards for fabric), 0–1000000.
-    #[schema(example = 12)]
+    /// Units in stock (yards for fabric); required for a new variant.
+    #[schema(value_type = i64, required = false, minimum = 0, maximum = 1_000_000, example = 12)]
     pub stock: Option<i64>,
     /// Price change for this variant, in kobo (may be negative).
+    #[schema(value_type = i64, required = false, minimum = -1_000_000_000_000_i64, maximum = 1_000_000_000_000_i64)]
     pub price_delta: Option<i64>,
 }
 
@@ -452,7 +467,9 @@ fn check_variants(variants: &[VariantInput], errors: &mut FieldErrors) -> Vec<Op
                     format!("Variant {n}: stock must be from 0 to {MAX_STOCK}."),
                 );
             }
-            if v.price_delta.is_some_and(|d| d.abs() > MAX_PRICE) {
+            if v.price_delta
+                .is_some_and(|d| !(-MAX_PRICE..=MAX_PRICE).contains(&d))
+            {
                 errors.add(
                     "variants",
                     format!("Variant {n}: price_delta is out of range."),

@@ -3,6 +3,7 @@
 
 mod helpers;
 mod smtp;
+mod spec_check;
 
 mod avatar;
 mod chat;
@@ -16,6 +17,7 @@ mod housekeeping;
 mod login;
 mod media;
 mod media_s3;
+mod openapi;
 mod operations;
 mod orders;
 mod password;

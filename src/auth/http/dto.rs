@@ -11,27 +11,39 @@ use crate::storage::entities::user;
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(default)]
 pub struct RegisterRequest {
-    #[schema(required = true, example = "ada@example.com")]
+    #[schema(value_type = String, format = Email, required = true, max_length = 254, example = "ada@example.com")]
     pub email: Option<String>,
     /// Letters, digits and @ . + - _; at most 150 characters.
-    #[schema(required = true, example = "ada")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 150, pattern = r"^[\w.@+-]+$", example = "ada")]
     pub username: Option<String>,
     /// At least 8 characters, not common, not all digits, not like the username or email.
-    #[schema(required = true, example = "Needle&Thread-2026")]
+    #[schema(value_type = String, required = true, min_length = 8, example = "Needle&Thread-2026")]
     pub password: Option<String>,
     /// `customer` (default) or `tailor`.
-    #[schema(example = "customer")]
+    #[schema(value_type = Role, required = false, example = "customer")]
     pub role: Option<String>,
+    #[schema(value_type = String, required = false, max_length = 150)]
     pub first_name: Option<String>,
+    #[schema(value_type = String, required = false, max_length = 150)]
     pub last_name: Option<String>,
-    #[schema(example = "+2348012345678")]
+    /// 6 to 15 digits, optionally with a leading `+`, spaces, brackets and dashes.
+    #[schema(value_type = String, required = false, max_length = 32, pattern = r"^(\+?[ ()\-]*([0-9][ ()\-]*){6,15})?$", example = "+2348012345678")]
     pub phone_number: Option<String>,
+}
+
+/// An account's role.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // documentation only: the role travels as a string
+pub enum Role {
+    Customer,
+    Tailor,
 }
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(default)]
 pub struct EmailRequest {
-    #[schema(required = true, example = "ada@example.com")]
+    #[schema(value_type = String, format = Email, required = true, max_length = 254, example = "ada@example.com")]
     pub email: Option<String>,
 }
 
@@ -39,58 +51,72 @@ pub struct EmailRequest {
 #[serde(default)]
 pub struct LoginRequest {
     /// Email or username (one of them is required).
+    #[schema(value_type = String, required = false, example = "ada@example.com")]
     pub email: Option<String>,
+    #[schema(value_type = String, required = false)]
     pub username: Option<String>,
-    #[schema(required = true)]
+    #[schema(value_type = String, required = true, min_length = 1)]
     pub password: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(default)]
 pub struct RefreshRequest {
-    #[schema(required = true)]
+    #[schema(value_type = String, required = true, min_length = 1)]
     pub refresh: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(default)]
 pub struct LogoutRequest {
-    /// The refresh token of the login to end.
+    /// The refresh token of the login to end (required, here or as `refresh_token`).
+    #[schema(value_type = String, required = false)]
     pub refresh: Option<String>,
     /// Accepted for clients of the old API.
+    #[schema(value_type = String, required = false)]
     pub refresh_token: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(default)]
 pub struct ChangePasswordRequest {
-    #[schema(required = true)]
+    #[schema(value_type = String, required = true, min_length = 1)]
     pub old_password: Option<String>,
+    /// The new password (required unless `new_password1` and `new_password2` are sent).
+    #[schema(value_type = String, required = false, min_length = 8)]
     pub new_password: Option<String>,
     /// Old clients: `new_password1` and `new_password2` (must match) instead of `new_password`.
+    #[schema(value_type = String, required = false, min_length = 8)]
     pub new_password1: Option<String>,
+    #[schema(value_type = String, required = false, min_length = 8)]
     pub new_password2: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(default)]
 pub struct ResetConfirmRequest {
-    #[schema(required = true)]
+    #[schema(value_type = String, format = Email, required = true, max_length = 254, example = "ada@example.com")]
     pub email: Option<String>,
-    /// The 6-digit code from the email (a string or a number).
+    /// The 6-digit code from the email (a number is accepted too).
     #[serde(deserialize_with = "string_or_number")]
-    #[schema(required = true, value_type = String, example = "493817")]
+    #[schema(required = true, value_type = String, pattern = "^[0-9]{6}$", example = "493817")]
     pub code: Option<String>,
-    #[schema(required = true)]
+    #[schema(value_type = String, required = true, min_length = 8)]
     pub new_password: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(default)]
 pub struct ProfileUpdate {
+    #[schema(value_type = String, required = false, max_length = 150)]
     pub first_name: Option<String>,
+    #[schema(value_type = String, required = false, max_length = 150)]
     pub last_name: Option<String>,
+    /// Letters, digits and @ . + - _; at most 150 characters.
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 150, pattern = r"^[\w.@+-]+$")]
     pub username: Option<String>,
+    /// 6 to 15 digits, optionally with a leading `+`, spaces, brackets and dashes; empty to remove.
+    #[schema(value_type = String, required = false, max_length = 32, pattern = r"^(\+?[ ()\-]*([0-9][ ()\-]*){6,15})?$")]
     pub phone_number: Option<String>,
     /// The `id` of an image you uploaded through `/media/api/upload/`, or
     /// null to remove the avatar. Someone else's image or an unknown id is a
@@ -105,10 +131,13 @@ pub struct ProfileUpdate {
 #[into_params(parameter_in = Query)]
 pub struct UserListQuery {
     /// 1-based page number.
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub page: Option<String>,
-    /// Results per page, at most 100 (default 20).
+    /// Results per page, at most 100 (default 20; more is capped).
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub page_size: Option<String>,
     /// `customer` or `tailor`.
+    #[param(value_type = Option<Role>, inline)]
     pub role: Option<String>,
     /// Matches username, first or last name, case-insensitively.
     pub search: Option<String>,
@@ -142,7 +171,7 @@ pub struct UserPublic {
     pub username: String,
     pub first_name: String,
     pub last_name: String,
-    /// `customer` or `tailor`.
+    #[schema(value_type = Role)]
     pub role: String,
     /// URL of the avatar image (`/media/...`); null without one.
     pub avatar: Option<String>,
@@ -159,11 +188,32 @@ pub struct UserOwner {
     pub is_verified: bool,
 }
 
-#[derive(Serialize, ToSchema)]
+/// What `users/detail` answers: the owner view for the caller's own id,
+/// the public view for anyone else. Documented as `UserDetail`, one schema
+/// that both views match.
+#[derive(Serialize)]
 #[serde(untagged)]
 pub enum UserView {
     Owner(UserOwner),
     Public(UserPublic),
+}
+
+/// A user as `users/detail` shows them: the public fields, plus `email`,
+/// `phone_number` and `is_verified` when the user is the caller.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documentation only: `UserView` is what is sent
+pub struct UserDetail {
+    #[serde(flatten)]
+    public: UserPublic,
+    /// Only in the caller's own view.
+    #[schema(required = false)]
+    email: String,
+    /// Only in the caller's own view.
+    #[schema(required = false)]
+    phone_number: String,
+    /// Only in the caller's own view.
+    #[schema(required = false)]
+    is_verified: bool,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -19,7 +19,7 @@ use super::{
     AuthError, Credentials, DataExport, NewAccount, PasswordChange, ProfileChanges,
     ResetConfirmation, UserQuery,
 };
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, BadRequest, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::ip_limit::{IpLimiter, limit_by_ip};
 use crate::http::pagination::{PageLinks, PageRequest, invalid_page};
@@ -59,7 +59,7 @@ pub fn ip_limit_layer(per_minute: u32, trust_forwarded_for: bool) -> Extension<A
 #[utoipa::path(post, path = "/auth/api/register", tag = TAG, request_body = RegisterRequest,
     responses(
         (status = 201, description = "Account created (not verified yet)", body = UserOwner),
-        (status = 400, description = "Field errors, e.g. `{\"email\": [\"A user with that email already exists.\"]}`", body = Object),
+        (status = 400, description = "Field errors, e.g. `{\"email\": [\"A user with that email already exists.\"]}`", body = BadRequest),
         (status = 429, description = "Too many requests from this address", body = ErrorBody)))]
 async fn register(
     State(state): State<AppState>,
@@ -83,11 +83,11 @@ async fn register(
 
 /// Verify the account with the emailed code.
 #[utoipa::path(post, path = "/auth/api/register/verify-otp/{otp}", tag = TAG,
-    params(("otp" = String, Path, description = "The 6-digit code")),
+    params(("otp" = String, Path, description = "The 6-digit code", pattern = "^[0-9]{6}$")),
     request_body = EmailRequest,
     responses(
         (status = 200, description = "Account verified", body = DetailBody),
-        (status = 400, description = "`otp_invalid` (wrong, used, malformed, dead, unknown address) or `otp_expired`", body = ErrorBody),
+        (status = 400, description = "`otp_invalid` (wrong, used, malformed, dead, unknown address), `otp_expired`, or field errors (`email`)", body = BadRequest),
         (status = 429, description = "Too many wrong codes for this address", body = ErrorBody)))]
 async fn verify_otp(
     State(state): State<AppState>,
@@ -109,7 +109,7 @@ const CODE_SENT: &str =
 #[utoipa::path(post, path = "/auth/api/register/resend-otp", tag = TAG, request_body = EmailRequest,
     responses(
         (status = 200, description = "Same answer whether or not the address exists", body = DetailBody),
-        (status = 400, description = "Missing or invalid email", body = Object),
+        (status = 400, description = "Missing or invalid email", body = BadRequest),
         (status = 429, description = "Cooldown for this address (see `Retry-After`)", body = ErrorBody)))]
 async fn resend_otp(
     State(state): State<AppState>,
@@ -123,7 +123,7 @@ async fn resend_otp(
 #[utoipa::path(post, path = "/auth/api/login", tag = TAG, request_body = LoginRequest,
     responses(
         (status = 200, description = "Tokens", body = TokenPairBody),
-        (status = 400, description = "Missing fields", body = Object),
+        (status = 400, description = "Missing fields", body = BadRequest),
         (status = 401, description = "`no_active_account`: wrong credentials", body = ErrorBody),
         (status = 403, description = "`account_not_verified`: right password, account not verified", body = ErrorBody),
         (status = 429, description = "Too many failed logins for this account", body = ErrorBody)))]
@@ -150,7 +150,8 @@ async fn login(
 #[utoipa::path(post, path = "/auth/api/login/token/refresh", tag = TAG, request_body = RefreshRequest,
     responses(
         (status = 200, description = "New tokens", body = TokenPairBody),
-        (status = 401, description = "`token_not_valid`", body = ErrorBody)))]
+        (status = 400, description = "`refresh` missing or blank", body = BadRequest),
+        (status = 401, description = "`token_not_valid`: bad, expired, used or revoked refresh token", body = ErrorBody)))]
 async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,
@@ -167,6 +168,7 @@ async fn refresh(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Logged out", body = DetailBody),
+        (status = 400, description = "No refresh token (`refresh`)", body = BadRequest),
         (status = 401, description = "`not_authenticated` or `token_not_valid`", body = ErrorBody)))]
 async fn logout(
     State(state): State<AppState>,
@@ -184,7 +186,7 @@ async fn logout(
     request_body = ChangePasswordRequest, security(("bearer" = [])),
     responses(
         (status = 200, description = "Password changed; fresh tokens", body = TokenPairBody),
-        (status = 400, description = "Wrong `old_password` or a weak new password", body = Object),
+        (status = 400, description = "Wrong `old_password` or a weak new password", body = BadRequest),
         (status = 401, description = "`not_authenticated` or `token_not_valid`", body = ErrorBody),
         (status = 429, description = "Too many wrong old passwords", body = ErrorBody)))]
 async fn change_password(
@@ -214,7 +216,7 @@ async fn change_password(
 #[utoipa::path(post, path = "/auth/api/password-reset", tag = TAG, request_body = EmailRequest,
     responses(
         (status = 200, description = "Same answer whether or not the address exists", body = DetailBody),
-        (status = 400, description = "Missing or invalid email", body = Object),
+        (status = 400, description = "Missing or invalid email", body = BadRequest),
         (status = 429, description = "Cooldown for this address", body = ErrorBody)))]
 async fn password_reset(
     State(state): State<AppState>,
@@ -228,7 +230,7 @@ async fn password_reset(
 #[utoipa::path(post, path = "/auth/api/password-reset/confirm", tag = TAG, request_body = ResetConfirmRequest,
     responses(
         (status = 200, description = "Password changed", body = DetailBody),
-        (status = 400, description = "`otp_invalid`, `otp_expired`, or field errors", body = ErrorBody),
+        (status = 400, description = "`otp_invalid`, `otp_expired`, or field errors", body = BadRequest),
         (status = 429, description = "Too many wrong codes for this address", body = ErrorBody)))]
 async fn password_reset_confirm(
     State(state): State<AppState>,
@@ -252,7 +254,7 @@ async fn password_reset_confirm(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of users", body = UserPage),
-        (status = 400, description = "Bad `page_size` or `role`", body = ErrorBody),
+        (status = 400, description = "`invalid_page_size`, or a field error for an unknown `role`", body = BadRequest),
         (status = 401, description = "`not_authenticated` or `token_not_valid`", body = ErrorBody),
         (status = 404, description = "Invalid page", body = ErrorBody)))]
 async fn list_users(
@@ -302,7 +304,7 @@ async fn list_users(
     params(("id" = Uuid, Path, description = "The user's id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The user", body = UserView),
+        (status = 200, description = "The user: the owner view (with `email`, `phone_number`, `is_verified`) when it is the caller", body = UserDetail),
         (status = 401, description = "`not_authenticated` or `token_not_valid`", body = ErrorBody),
         (status = 404, description = "Unknown or malformed id", body = ErrorBody)))]
 async fn user_detail(
@@ -342,7 +344,7 @@ async fn me(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Owner view after the change", body = UserOwner),
-        (status = 400, description = "Field errors, e.g. `{\"avatar_id\": [\"No image you uploaded has this id.\"]}`", body = Object),
+        (status = 400, description = "Field errors, e.g. `{\"avatar_id\": [\"No image you uploaded has this id.\"]}`", body = BadRequest),
         (status = 401, description = "`not_authenticated` or `token_not_valid`", body = ErrorBody)))]
 async fn update_me(
     State(state): State<AppState>,

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::TAG;
 use crate::auth::http::CurrentUser;
 use crate::chat::MessageView;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, BadRequest, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 
@@ -28,9 +28,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(default)]
 pub struct LegacySendRequest {
     /// The receiving user's id.
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = Uuid)]
     pub receiver: Option<String>,
-    #[schema(required = true)]
+    /// Up to 4,000 characters.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 4000)]
     pub message: Option<String>,
 }
 
@@ -66,7 +67,7 @@ fn legacy(m: &MessageView, me: Uuid, other: Uuid) -> LegacyMessage {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Sent", body = LegacyMessage),
-        (status = 400, description = "Field errors (`receiver`, `message`)", body = Object),
+        (status = 400, description = "Field errors (`receiver`, `message`)", body = BadRequest),
         (status = 403, description = "`blocked`", body = ErrorBody),
         (status = 429, description = "`throttled`", body = ErrorBody)))]
 async fn create(

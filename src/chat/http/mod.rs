@@ -18,7 +18,7 @@ use super::{
     ReadPosition, ReportView, SendInput,
 };
 use crate::auth::http::CurrentUser;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, BadRequest, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::pagination::{PageLinks, PageRequest, invalid_page};
 use crate::state::AppState;
@@ -41,10 +41,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(default)]
 pub struct OpenConversationRequest {
     /// The other party.
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = Uuid)]
     pub user_id: Option<String>,
     /// An order between the two that the conversation is about.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Uuid, required = false)]
     pub order_id: Option<String>,
 }
 
@@ -53,11 +53,13 @@ pub struct OpenConversationRequest {
 pub struct SendRequest {
     /// Chosen by the client, unique per sender (a UUID is a good choice);
     /// sending again with it returns the original message.
-    #[schema(required = true, example = "3f1c2a9e-6d1b-4a57-9a1f-2b8c0c6e9d10")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64, example = "3f1c2a9e-6d1b-4a57-9a1f-2b8c0c6e9d10")]
     pub client_id: Option<String>,
     /// Up to 4,000 characters; may be empty when there are attachments.
+    #[schema(value_type = String, required = false, max_length = 4000)]
     pub text: Option<String>,
     /// Ids from `POST /media/api/upload/`, your own uploads, at most 10.
+    #[schema(value_type = Vec<Uuid>, required = false, max_items = 10)]
     pub attachment_ids: Option<Vec<String>>,
 }
 
@@ -74,22 +76,23 @@ impl From<SendRequest> for SendInput {
 #[derive(Deserialize, Serialize, ToSchema, Default)]
 #[serde(default)]
 pub struct EditRequest {
-    #[schema(required = true)]
+    /// Up to 4,000 characters.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 4000)]
     pub text: Option<String>,
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Default)]
 #[serde(default)]
 pub struct ReadRequest {
-    /// Everything up to and including this seq has been read.
-    #[schema(required = true)]
+    /// Everything up to and including this seq has been read (at most the last seq).
+    #[schema(value_type = i64, required = true, minimum = 0)]
     pub seq: Option<i64>,
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Default)]
 #[serde(default)]
 pub struct BlockRequest {
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = Uuid)]
     pub user_id: Option<String>,
 }
 
@@ -97,6 +100,7 @@ pub struct BlockRequest {
 #[serde(default)]
 pub struct ReportRequest {
     /// Why (up to 1,000 characters).
+    #[schema(value_type = String, required = false, max_length = 1000)]
     pub reason: Option<String>,
 }
 
@@ -104,8 +108,11 @@ pub struct ReportRequest {
 #[serde(default)]
 #[into_params(parameter_in = Query)]
 pub struct ConversationListQuery {
+    /// 1-based page number.
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub page: Option<String>,
-    /// At most 100 (default 20).
+    /// At most 100 (default 20; more is capped).
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub page_size: Option<String>,
 }
 
@@ -114,10 +121,13 @@ pub struct ConversationListQuery {
 #[into_params(parameter_in = Query)]
 pub struct HistoryParams {
     /// Messages with a seq below this (newest of them first fetched).
+    #[param(value_type = Option<u64>)]
     pub before_seq: Option<String>,
     /// Messages with a seq above this, oldest first.
+    #[param(value_type = Option<u64>)]
     pub after_seq: Option<String>,
-    /// At most 200 (default 50).
+    /// At most 200 (default 50; more is capped).
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub limit: Option<String>,
 }
 
@@ -171,7 +181,7 @@ async fn list_conversations(
     responses(
         (status = 200, description = "The existing conversation", body = ConversationView),
         (status = 201, description = "Created", body = ConversationView),
-        (status = 400, description = "Missing or unknown user, yourself, or an order not between you", body = Object),
+        (status = 400, description = "Missing or unknown user, yourself, or an order not between you", body = BadRequest),
         (status = 403, description = "`blocked`: one of you blocked the other", body = ErrorBody)))]
 async fn open_conversation(
     State(state): State<AppState>,
@@ -192,7 +202,7 @@ async fn open_conversation(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Messages, oldest first", body = History),
-        (status = 400, description = "A seq or limit that is not a whole number", body = Object),
+        (status = 400, description = "A seq or limit that is not a whole number", body = BadRequest),
         (status = 404, description = "No such conversation, or you are not in it", body = ErrorBody)))]
 async fn history(
     State(state): State<AppState>,
@@ -218,7 +228,7 @@ async fn history(
     responses(
         (status = 200, description = "Already sent: the original message", body = MessageView),
         (status = 201, description = "Sent", body = MessageView),
-        (status = 400, description = "Field errors", body = Object),
+        (status = 400, description = "Field errors", body = BadRequest),
         (status = 403, description = "`blocked`", body = ErrorBody),
         (status = 404, description = "No such conversation, or you are not in it", body = ErrorBody),
         (status = 429, description = "`throttled`: sending too fast", body = ErrorBody)))]
@@ -241,7 +251,7 @@ async fn send_message(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Edited", body = MessageView),
-        (status = 400, description = "Field errors", body = Object),
+        (status = 400, description = "Field errors", body = BadRequest),
         (status = 403, description = "`permission_denied` (not yours) or `edit_window_closed`", body = ErrorBody),
         (status = 404, description = "No such message, or not in your conversations", body = ErrorBody),
         (status = 409, description = "`message_deleted`", body = ErrorBody)))]
@@ -278,7 +288,7 @@ async fn delete_message(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Your read position and unread count", body = ReadPosition),
-        (status = 400, description = "`seq` missing, negative or beyond the last message", body = Object),
+        (status = 400, description = "`seq` missing, negative or beyond the last message", body = BadRequest),
         (status = 404, description = "No such conversation, or you are not in it", body = ErrorBody)))]
 async fn mark_read(
     State(state): State<AppState>,
@@ -301,7 +311,7 @@ async fn mark_read(
     responses(
         (status = 200, description = "Already blocked", body = BlockView),
         (status = 201, description = "Blocked", body = BlockView),
-        (status = 400, description = "Missing or unknown user, or yourself", body = Object)))]
+        (status = 400, description = "Missing or unknown user, or yourself", body = BadRequest)))]
 async fn block_user(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -333,7 +343,7 @@ async fn unblock_user(
     responses(
         (status = 200, description = "You had reported it already", body = ReportView),
         (status = 201, description = "Reported", body = ReportView),
-        (status = 400, description = "Your own message, or a reason too long", body = Object),
+        (status = 400, description = "Your own message, or a reason too long", body = BadRequest),
         (status = 404, description = "No such message, or not in your conversations", body = ErrorBody)))]
 async fn report_message(
     State(state): State<AppState>,

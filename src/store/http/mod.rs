@@ -3,6 +3,7 @@
 
 mod orders;
 mod payments;
+pub mod schema;
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
@@ -16,7 +17,7 @@ use uuid::Uuid;
 use super::browse::ProductPage;
 use super::{CatalogQuery, CategoryView, ProductDetail, ProductInput, ProductSummary, ReviewView};
 use crate::auth::http::{CurrentUser, DetailBody};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, BadRequest, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::pagination::{PageLinks, PageRequest, invalid_page};
 use crate::state::AppState;
@@ -44,14 +45,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, Serialize, ToSchema, Default)]
 #[serde(default)]
 pub struct CategoryRequest {
-    #[schema(required = true, example = "Wedding gowns")]
+    /// At most 100 characters, with at least one letter or digit.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, example = "Wedding gowns")]
     pub name: Option<String>,
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Default)]
 #[serde(default)]
 pub struct FavoriteRequest {
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = Uuid)]
     pub product_id: Option<String>,
 }
 
@@ -67,8 +69,11 @@ pub struct ProductPageBody {
 #[serde(default)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// 1-based page number.
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub page: Option<String>,
-    /// At most 100 (default 20).
+    /// At most 100 (default 20; more is capped).
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub page_size: Option<String>,
 }
 
@@ -76,25 +81,35 @@ pub struct PageQuery {
 #[serde(default)]
 #[into_params(parameter_in = Query)]
 pub struct CatalogParams {
+    /// 1-based page number.
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub page: Option<String>,
+    /// At most 100 (default 20; more is capped).
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub page_size: Option<String>,
     /// Words in the name or description.
     pub search: Option<String>,
     /// Category id or slug.
     pub category: Option<String>,
     /// `ready_made`, `fabric` or `accessory`.
+    #[param(value_type = Option<schema::ProductKind>, inline)]
     pub kind: Option<String>,
     pub color: Option<String>,
     pub size: Option<String>,
     pub material: Option<String>,
     /// The tailor's user id.
+    #[param(value_type = Option<Uuid>)]
     pub tailor: Option<String>,
     /// In kobo, on the price after discount.
+    #[param(value_type = Option<i64>)]
     pub min_price: Option<String>,
+    /// In kobo, on the price after discount.
+    #[param(value_type = Option<i64>)]
     pub max_price: Option<String>,
-    /// `true` or `false`.
+    #[param(value_type = Option<bool>)]
     pub in_stock: Option<String>,
     /// `price`, `-price`, `-created` (default), `-rating`, `-popularity`.
+    #[param(value_type = Option<schema::CatalogOrdering>, inline)]
     pub ordering: Option<String>,
 }
 
@@ -133,7 +148,7 @@ async fn list_categories(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = CategoryView),
-        (status = 400, description = "Missing or duplicate name", body = Object),
+        (status = 400, description = "Missing or duplicate name", body = BadRequest),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "`permission_denied`: not staff", body = ErrorBody)))]
 async fn create_category(
@@ -146,11 +161,11 @@ async fn create_category(
 }
 
 /// Upload a product (tailors only).
-#[utoipa::path(post, path = "/shop/api/product/upload", tag = TAG, request_body = ProductInput,
+#[utoipa::path(post, path = "/shop/api/product/upload", tag = TAG, request_body = schema::NewProduct,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = ProductDetail),
-        (status = 400, description = "Field errors", body = Object),
+        (status = 400, description = "Field errors", body = BadRequest),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "`permission_denied`: not a tailor", body = ErrorBody)))]
 async fn upload_product(
@@ -167,7 +182,7 @@ async fn upload_product(
     params(("id" = Uuid, Path, description = "Product id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = ProductDetail),
-        (status = 400, description = "Field errors", body = Object),
+        (status = 400, description = "Field errors", body = BadRequest),
         (status = 403, description = "`permission_denied`: another tailor's product", body = ErrorBody),
         (status = 404, description = "No such product", body = ErrorBody)))]
 async fn update_product(
@@ -232,7 +247,7 @@ async fn store_products(
 #[utoipa::path(get, path = "/shop/api/product/list", tag = TAG, params(CatalogParams),
     responses(
         (status = 200, description = "One page", body = ProductPageBody),
-        (status = 400, description = "A bad filter", body = Object),
+        (status = 400, description = "A bad filter", body = BadRequest),
         (status = 404, description = "Invalid page", body = ErrorBody)))]
 async fn list_products(
     State(state): State<AppState>,
@@ -282,7 +297,7 @@ async fn product_detail(
     responses(
         (status = 201, description = "Added", body = DetailBody),
         (status = 200, description = "Already a favourite", body = DetailBody),
-        (status = 400, description = "Missing product_id", body = Object),
+        (status = 400, description = "Missing product_id", body = BadRequest),
         (status = 404, description = "No such product", body = ErrorBody)))]
 async fn add_favorite(
     State(state): State<AppState>,
@@ -346,11 +361,13 @@ async fn list_favorites(
 #[serde(default)]
 pub struct ReviewRequest {
     /// 1–5 stars.
-    #[schema(required = true, example = 5)]
+    #[schema(value_type = i64, required = true, minimum = 1, maximum = 5, example = 5)]
     pub rating: Option<i64>,
-    #[schema(example = "Perfect fit, beautiful embroidery.")]
+    /// Up to 5,000 characters.
+    #[schema(value_type = String, required = false, max_length = 5000, example = "Perfect fit, beautiful embroidery.")]
     pub text: Option<String>,
     /// Ids of images you uploaded (`/media/api/upload/`), in order; replaces earlier ones.
+    #[schema(value_type = Vec<Uuid>, required = false)]
     pub image_ids: Option<Vec<String>>,
 }
 
@@ -368,7 +385,7 @@ pub struct ReviewPageBody {
     responses(
         (status = 201, description = "Review created", body = ReviewView),
         (status = 200, description = "Your earlier review, edited", body = ReviewView),
-        (status = 400, description = "Bad rating", body = Object),
+        (status = 400, description = "Bad rating", body = BadRequest),
         (status = 403, description = "`permission_denied`: no delivered order with this product", body = ErrorBody),
         (status = 404, description = "No such product", body = ErrorBody)))]
 async fn post_review(

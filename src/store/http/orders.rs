@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::http::CurrentUser;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, BadRequest, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::pagination::{PageLinks, PageRequest, invalid_page};
 use crate::idempotency::Begin;
@@ -37,27 +37,28 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, Serialize, ToSchema, Default)]
 #[serde(default)]
 pub struct CartItemRequest {
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = Uuid)]
     pub variant_id: Option<String>,
     /// Units (or yards of fabric), 1–10000.
-    #[schema(required = true, example = 1)]
+    #[schema(value_type = i64, required = true, minimum = 1, maximum = 10000, example = 1)]
     pub quantity: Option<i64>,
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Default)]
 #[serde(default)]
 pub struct QuantityRequest {
-    #[schema(required = true, example = 2)]
+    /// 1–10000.
+    #[schema(value_type = i64, required = true, minimum = 1, maximum = 10000, example = 2)]
     pub quantity: Option<i64>,
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Default)]
 #[serde(default)]
 pub struct CheckoutRequest {
-    #[schema(required = true, example = "12 Broad Street, Lagos")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 500, example = "12 Broad Street, Lagos")]
     pub delivery_address: Option<String>,
     /// `pay_on_delivery`, or `paystack` when the server has a Paystack key.
-    #[schema(required = true, example = "pay_on_delivery")]
+    #[schema(value_type = super::schema::PaymentMethod, required = true, example = "pay_on_delivery")]
     pub payment_method: Option<String>,
 }
 
@@ -65,8 +66,10 @@ pub struct CheckoutRequest {
 #[serde(default)]
 pub struct StatusRequest {
     /// `processing`, `shipped`, `delivered`, `completed` or `cancelled`.
-    #[schema(required = true, example = "shipped")]
+    #[schema(value_type = super::schema::OrderMove, required = true, example = "shipped")]
     pub status: Option<String>,
+    /// Shown in the order's timeline; up to 500 characters.
+    #[schema(value_type = String, required = false, max_length = 500)]
     pub note: Option<String>,
 }
 
@@ -90,9 +93,14 @@ pub struct OrderPageBody {
 #[serde(default)]
 #[into_params(parameter_in = Query)]
 pub struct OrderListQuery {
+    /// 1-based page number.
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub page: Option<String>,
+    /// At most 100 (default 20; more is capped).
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub page_size: Option<String>,
     /// Only orders in this status.
+    #[param(value_type = Option<super::schema::OrderStatus>, inline)]
     pub status: Option<String>,
 }
 
@@ -115,7 +123,7 @@ async fn get_cart(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The cart", body = CartView),
-        (status = 400, description = "Unknown variant, bad quantity, or more than is in stock (`{\"quantity\": [\"Only 2 available.\"]}`)", body = Object)))]
+        (status = 400, description = "Unknown variant, bad quantity, or more than is in stock (`{\"quantity\": [\"Only 2 available.\"]}`)", body = BadRequest)))]
 async fn add_cart_item(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -133,7 +141,7 @@ async fn add_cart_item(
     params(("id" = Uuid, Path, description = "Cart line id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The cart", body = CartView),
-        (status = 400, description = "Bad quantity or more than is in stock", body = Object),
+        (status = 400, description = "Bad quantity or more than is in stock", body = BadRequest),
         (status = 404, description = "Not a line of your cart", body = ErrorBody)))]
 async fn change_cart_item(
     State(state): State<AppState>,
@@ -172,11 +180,11 @@ async fn remove_cart_item(
 /// second checkout while one runs is 409 `checkout_in_progress` (retry it
 /// later with the same key), one after it finds the cart empty (400).
 #[utoipa::path(post, path = "/shop/api/checkout", tag = TAG, request_body = CheckoutRequest,
-    params(("Idempotency-Key" = String, Header, description = "A unique key per checkout attempt (e.g. a UUID)")),
+    params(("Idempotency-Key" = String, Header, description = "A unique key per checkout attempt (e.g. a UUID), up to 255 characters", min_length = 1, max_length = 255)),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Orders placed", body = CheckoutBody),
-        (status = 400, description = "Field errors, empty cart, or no Idempotency-Key", body = Object),
+        (status = 400, description = "Field errors, empty cart, or no Idempotency-Key", body = BadRequest),
         (status = 409, description = "`out_of_stock` (says what is left), `unavailable`, `request_in_progress` (this key), `checkout_in_progress` (another checkout of this cart is running), or `cart_changed` (the cart changed while Paystack was asked)", body = ErrorBody),
         (status = 422, description = "`idempotency_key_reused` with another body", body = ErrorBody),
         (status = 502, description = "`payment_provider_error`: Paystack unreachable or refused; nothing changed", body = ErrorBody)))]
@@ -296,7 +304,7 @@ async fn order_page(
 #[utoipa::path(get, path = "/shop/api/orders", tag = TAG, params(OrderListQuery), security(("bearer" = [])),
     responses(
         (status = 200, description = "One page", body = OrderPageBody),
-        (status = 400, description = "Unknown status", body = Object)))]
+        (status = 400, description = "An unknown `status` (field error) or `invalid_page_size`", body = BadRequest)))]
 async fn my_orders(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -311,7 +319,7 @@ async fn my_orders(
 #[utoipa::path(get, path = "/shop/api/orders/received", tag = TAG, params(OrderListQuery), security(("bearer" = [])),
     responses(
         (status = 200, description = "One page", body = OrderPageBody),
-        (status = 400, description = "Unknown status", body = Object)))]
+        (status = 400, description = "An unknown `status` (field error) or `invalid_page_size`", body = BadRequest)))]
 async fn received_orders(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -343,7 +351,7 @@ async fn order_detail(
     params(("id" = Uuid, Path, description = "Order id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The order after the move", body = OrderView),
-        (status = 400, description = "Unknown status", body = Object),
+        (status = 400, description = "Unknown status", body = BadRequest),
         (status = 404, description = "No such order of yours", body = ErrorBody),
         (status = 409, description = "`invalid_transition`: names the current state", body = ErrorBody)))]
 async fn change_status(

@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::http::{CurrentUser, DetailBody};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, ValidationError};
 use crate::http::extract::ApiPath;
 use crate::state::AppState;
 use crate::store::PaymentInfo;
@@ -47,7 +47,8 @@ async fn verify_payment(
     params(("x-paystack-signature" = String, Header, description = "hex HMAC-SHA512 of the body")),
     responses(
         (status = 200, description = "Accepted (also for events that change nothing)", body = DetailBody),
-        (status = 401, description = "`invalid_signature`: nothing changed", body = ErrorBody)))]
+        (status = 400, description = "`event`: a correctly signed body that is not a Paystack event", body = ValidationError),
+        (status = 401, description = "`invalid_signature` (or payments are not configured): nothing changed", body = ErrorBody)))]
 async fn paystack_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
