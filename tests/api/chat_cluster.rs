@@ -17,7 +17,7 @@ fn redis_url() -> Option<String> {
 }
 
 /// PostgreSQL and Redis, or a loud skip.
-fn cluster_services() -> Option<String> {
+pub fn cluster_services() -> Option<String> {
     match (postgres_admin_url(), redis_url()) {
         (Some(_), Some(redis)) => Some(redis),
         _ => {
@@ -30,7 +30,7 @@ fn cluster_services() -> Option<String> {
     }
 }
 
-async fn two_instances(redis: &str) -> (TestApp, String, tokio::sync::oneshot::Sender<()>) {
+pub async fn two_instances(redis: &str) -> (TestApp, String, tokio::sync::oneshot::Sender<()>) {
     let redis_a = redis.to_string();
     let app =
         TestApp::spawn_with(Backend::Postgres, move |s| s.chat.redis_url = Some(redis_a)).await;
@@ -103,13 +103,13 @@ async fn instances_share_delivery_presence_and_resume_through_redis() {
 }
 
 /// A private Redis on a free port, so the test can stop and restart it.
-struct PrivateRedis {
+pub struct PrivateRedis {
     port: u16,
     child: Option<Child>,
 }
 
 impl PrivateRedis {
-    fn start(port: u16) -> Option<Self> {
+    pub fn start(port: u16) -> Option<Self> {
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -131,11 +131,11 @@ impl PrivateRedis {
         })
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    async fn wait_ready(&self) {
+    pub async fn wait_ready(&self) {
         for _ in 0..100 {
             if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
                 .await
@@ -148,7 +148,7 @@ impl PrivateRedis {
         panic!("redis-server did not start");
     }
 
-    fn kill(&mut self) {
+    pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();

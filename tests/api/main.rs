@@ -6,6 +6,7 @@ mod smtp;
 
 mod chat;
 mod chat_cluster;
+mod chat_presence;
 mod chat_resume;
 mod chat_support;
 mod chat_ws;
