@@ -158,7 +158,52 @@ both_backends! {
         }
         ws.send(json!({"type": "send", "conversation_id": conv, "client_id": "small-1", "text": "short"})).await;
         assert_eq!(ws.next_of("ack").await["message"]["seq"], 1);
-        ws.send_raw(Message::text("y".repeat(2 * 1024 * 1024))).await;
-        assert_eq!(ws.closed_with().await, 1009);
+        assert_eq!(ws.send_oversized(Message::text("y".repeat(2 * 1024 * 1024))).await, 1009);
+    }
+
+    async fn concurrent_sends_edits_and_reads_take_distinct_gapless_change_seqs(backend) {
+        let app = TestApp::spawn_with(backend, |s| s.chat.send_limit = 0).await;
+        let ada = app.verified_user("ada").await;
+        let tobi = app.verified_user("tobi").await;
+        let conv = conversation(&app, &ada, &tobi).await;
+        let mut ids = Vec::new();
+        for n in 1..=10 {
+            let (_, sent) = send_rest(&app, &ada, &conv, &format!("p-{n}"), "first").await;
+            ids.push(sent["id"].as_str().unwrap().to_string());
+        }
+        let before = change_seq(&app, &tobi, &conv).await;
+        let mut watcher = ChatSocket::connect(&app.address, &tobi).await;
+        watcher.send(json!({"type": "resume", "conversations": {conv.clone(): {"seq": 10, "change_seq": before}}})).await;
+        watcher.next_of("resume.done").await;
+
+        // Sends, edits and read moves from both members, all at once.
+        let path = format!("/chat/api/conversations/{conv}/messages/");
+        let read = format!("/chat/api/conversations/{conv}/read/");
+        let mut requests = Vec::new();
+        for n in 1..=10 {
+            let id = ids[n - 1].clone();
+            requests.push(app.client.patch(app.url(&format!("/chat/api/messages/{id}/"))).bearer_auth(&ada.access)
+                .json(&json!({"text": format!("edited {n}")})));
+            requests.push(app.client.post(app.url(&path)).bearer_auth(&tobi.access)
+                .json(&json!({"client_id": format!("q-{n}"), "text": "reply"})));
+            requests.push(app.client.post(app.url(&path)).bearer_auth(&ada.access)
+                .json(&json!({"client_id": format!("r-{n}"), "text": "more"})));
+            requests.push(app.client.post(app.url(&read)).bearer_auth(&tobi.access).json(&json!({"seq": n})));
+        }
+        let answers = futures_util::future::join_all(requests.into_iter().map(|r| r.send())).await;
+        for answer in answers {
+            let status = answer.unwrap().status();
+            assert!(status.is_success(), "{status}");
+        }
+        let after = change_seq(&app, &tobi, &conv).await;
+        // Every change reached the watcher once, each with its own change_seq, none missing.
+        let frames = watcher.drain().await;
+        let mut changes: Vec<i64> = frames.iter()
+            .filter(|f| f["type"] != "presence")
+            .map(|f| f["change_seq"].as_i64().or(f["message"]["change_seq"].as_i64()).expect("a change_seq"))
+            .collect();
+        changes.sort_unstable();
+        assert_eq!(changes, ((before + 1)..=after).collect::<Vec<i64>>(), "{frames:?}");
+        assert!(after - before >= 30, "30 sends and edits at least: {after} - {before}");
     }
 }

@@ -193,10 +193,16 @@ impl Session {
             change: position.change_seq,
         };
         let mut frames = Vec::new();
+        // Nothing changed since the client's change_seq: no queries for it.
+        let changes_after = client
+            .change_seq()
+            .filter(|after| *after < position.change_seq);
         if let Some(after) = client.change_seq() {
             // Live changes up to here are in the replay (it reads later).
             self.sent
                 .changes_from(conversation, after.max(position.change_seq));
+        }
+        if let Some(after) = changes_after {
             let mut cursor = after;
             loop {
                 let page = self
@@ -238,7 +244,7 @@ impl Session {
                 break;
             }
         }
-        if let Some(after) = client.change_seq() {
+        if let Some(after) = changes_after {
             frames.extend(self.chat.reads_after(conversation, after).await?);
         }
         Ok(self
