@@ -7,6 +7,7 @@
 
 mod blocks;
 mod broker;
+mod changes;
 mod conversations;
 mod events;
 pub mod http;
@@ -24,8 +25,9 @@ use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
 pub use broker::Fanout;
+pub use changes::Position;
 pub use hub::{Event, Hub, Registration, Topic};
-pub use messages::{HistoryQuery, Position, SendInput};
+pub use messages::{HistoryQuery, SendInput};
 pub use tracker::SeqTracker;
 pub use views::{
     AttachmentView, BlockView, ChatUser, ConversationPage, ConversationView, History, MessageView,

@@ -116,7 +116,7 @@ async fn a_device_moving_between_instances_stays_online_for_its_contacts() {
     let mut tobi_ws = ChatSocket::connect(&a.address, &tobi).await;
     until_presence(&mut ada_ws, &tobi, true).await;
     let instances = [a.address.clone(), b_address.clone()];
-    for hop in 1..=8 {
+    for hop in 1..=12 {
         // The phone's new socket is up on the other instance; the old one
         // closes a moment later.
         let moved = ChatSocket::connect(&instances[hop % 2], &tobi).await;
