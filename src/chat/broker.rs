@@ -31,30 +31,58 @@ const ONLINE_PREFIX: &str = "atelier:chat:online:";
 /// Users looked at per sweep (the rest wait for the next one).
 const SWEEP_BATCH: usize = 200;
 
+/// The next presence version: one counter, never below Redis's clock in
+/// microseconds, so versions keep growing after a Redis restart that lost
+/// the counter (instances still remember the versions they delivered).
+macro_rules! next_version_lua {
+    () => {
+        r"
+local function next_version(key)
+  local t = redis.call('TIME')
+  local floor = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local v = redis.call('INCR', key)
+  if v < floor then
+    v = floor
+    redis.call('SET', key, string.format('%.0f', v))
+  end
+  return v
+end
+"
+    };
+}
+
 /// Claims `user` for this instance and takes a presence version.
-const CLAIM_SCRIPT: &str = r"
+const CLAIM_SCRIPT: &str = concat!(
+    next_version_lua!(),
+    r"
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3] * 2)
 redis.call('ZADD', KEYS[2], 'GT', ARGV[2], ARGV[4])
-return redis.call('INCR', KEYS[3])
-";
+return next_version(KEYS[3])
+"
+);
 
 /// Drops this instance's claim (and expired ones); when none is left the
 /// user is offline: a presence version for the announcement, else nil.
 /// Atomic, so a claim made elsewhere is either seen here or ordered after.
-const RELEASE_SCRIPT: &str = r"
+const RELEASE_SCRIPT: &str = concat!(
+    next_version_lua!(),
+    r"
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 if redis.call('ZCARD', KEYS[1]) > 0 then return false end
 redis.call('ZREM', KEYS[2], ARGV[3])
-return redis.call('INCR', KEYS[3])
-";
+return next_version(KEYS[3])
+"
+);
 
 /// Users whose every claim expired (their instance died): removed, each
 /// with a presence version and its last claim's expiry. Only one sweeper
 /// gets a user (the script is atomic). It reads the per-user keys it derives
 /// from the claimed set, which a single Redis (not a cluster) allows.
-const SWEEP_SCRIPT: &str = r"
+const SWEEP_SCRIPT: &str = concat!(
+    next_version_lua!(),
+    r"
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
 local gone = {}
 for _, user in ipairs(due) do
@@ -67,12 +95,13 @@ for _, user in ipairs(due) do
   else
     redis.call('ZREM', KEYS[1], user)
     table.insert(gone, user)
-    table.insert(gone, tostring(redis.call('INCR', KEYS[2])))
+    table.insert(gone, string.format('%.0f', next_version(KEYS[2])))
     table.insert(gone, tostring(last))
   end
 end
 return gone
-";
+"
+);
 
 /// Gives a counted request back, unless its window is already gone (a
 /// DECR would create a key that never expires).
@@ -227,27 +256,39 @@ impl Fanout {
     }
 
     /// Drops this instance's claim; the version to announce "offline" with
-    /// when no instance claims the user any more, else `None`. When Redis
-    /// cannot be reached the claim expires and the sweeper announces it.
-    pub async fn release(&self, user: Uuid) -> Option<u64> {
+    /// when no instance claims the user any more, else `None`. Tried twice
+    /// (the first command after a Redis restart fails while the connection
+    /// is re-made); an error means the caller must try again later.
+    pub async fn release(&self, user: Uuid) -> Result<Option<u64>, redis::RedisError> {
         let Some(redis) = &self.redis else {
-            return Some(self.next_local_version());
+            return Ok(Some(self.next_local_version()));
         };
-        let result = redis::cmd("EVAL")
-            .arg(RELEASE_SCRIPT)
-            .arg(3)
-            .arg(online_key(user))
-            .arg(CLAIMED_KEY)
-            .arg(VERSION_KEY)
-            .arg(redis.instance.to_string())
-            .arg(now_ms())
-            .arg(user.to_string())
-            .query_async::<Option<u64>>(&mut redis.commands.clone())
-            .await;
-        result
-            .inspect_err(|e| tracing::warn!(error = %e, "presence: cannot reach Redis"))
-            .ok()
-            .flatten()
+        let mut attempt = 0;
+        loop {
+            let result = redis::cmd("EVAL")
+                .arg(RELEASE_SCRIPT)
+                .arg(3)
+                .arg(online_key(user))
+                .arg(CLAIMED_KEY)
+                .arg(VERSION_KEY)
+                .arg(redis.instance.to_string())
+                .arg(now_ms())
+                .arg(user.to_string())
+                .query_async::<Option<u64>>(&mut redis.commands.clone())
+                .await;
+            match result {
+                Err(e) if attempt == 0 => {
+                    tracing::debug!(error = %e, "presence: release failed, trying again");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "presence: cannot reach Redis");
+                    return Err(e);
+                }
+                Ok(version) => return Ok(version),
+            }
+        }
     }
 
     fn next_local_version(&self) -> u64 {

@@ -19,6 +19,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::events::Push;
+use super::hub::Hub;
 use super::{ChatError, ChatService};
 use crate::storage::entities::chat_presence;
 
@@ -48,6 +49,12 @@ impl PresenceState {
 
     fn is_claimed(&self, user: Uuid) -> bool {
         self.claimed.lock().expect("presence lock").contains(&user)
+    }
+
+    /// Users claimed by this instance who have no socket here any more.
+    fn claimed_but_not(&self, hub: &Hub) -> Vec<Uuid> {
+        let set = self.claimed.lock().expect("presence lock");
+        set.iter().copied().filter(|u| !hub.is_here(*u)).collect()
     }
 
     fn set_claimed(&self, user: Uuid, claimed: bool) {
@@ -122,10 +129,17 @@ impl ChatService {
             if let Some(version) = self.fanout.claim(user).await {
                 self.announce(user, true, None, version).await?;
             }
-        } else if let Some(version) = self.fanout.release(user).await {
-            let now = Utc::now();
-            self.record_last_seen(user, now).await?;
-            self.announce(user, false, Some(now), version).await?;
+        } else {
+            match self.fanout.release(user).await {
+                Ok(Some(version)) => {
+                    let now = Utc::now();
+                    self.record_last_seen(user, now).await?;
+                    self.announce(user, false, Some(now), version).await?;
+                }
+                Ok(None) => {}
+                // Still claimed here: the next upkeep round releases it.
+                Err(_) => self.presence.set_claimed(user, true),
+            }
         }
         Ok(())
     }
@@ -164,10 +178,15 @@ impl ChatService {
         Ok(())
     }
 
-    /// One round of claim upkeep: renew this instance's claims (claiming
-    /// again any that were lost), then announce the users of instances that
-    /// stopped renewing.
+    /// One round of claim upkeep: release the claims whose release failed,
+    /// renew this instance's claims (claiming again any that were lost), then
+    /// announce the users of instances that stopped renewing.
     async fn keep_claims_once(&self) {
+        for unreleased in self.presence.claimed_but_not(self.hub()) {
+            if let Err(e) = self.sync_presence(unreleased).await {
+                tracing::warn!(error = %e, "presence: could not release");
+            }
+        }
         let here: Vec<Uuid> = self
             .hub()
             .users_here()
