@@ -5,8 +5,9 @@ sends each line you type to one conversation.
     pip install websockets
     python3 examples/chat_client.py http://127.0.0.1:8000 <access token> <conversation id>
 
-It keeps the last seq it has per conversation in memory; a real app keeps it
-on disk and sends it in `resume` after every reconnect.
+It keeps the last seq and the last change_seq it has per conversation in
+memory; a real app keeps them on disk and sends them in `resume` after every
+reconnect, so it gets the messages, edits, deletions and read moves it missed.
 """
 import asyncio
 import json
@@ -18,20 +19,39 @@ import websockets
 
 async def main(base, token, conversation):
     url = base.replace("http://", "ws://", 1).rstrip("/") + "/ws/chat/"
-    last_seq = {}
+    last_seq, last_change = {}, {}
+
+    def positions():
+        return {c: {"seq": s, "change_seq": last_change.get(c, 0)} for c, s in last_seq.items()}
+
+    def seen(conversation, seq=None, change_seq=None):
+        if seq is not None:
+            last_seq[conversation] = max(last_seq.get(conversation, 0), seq)
+        if change_seq is not None:
+            last_change[conversation] = max(last_change.get(conversation, 0), change_seq)
+
     async with websockets.connect(url) as ws:
         await ws.send(json.dumps({"type": "auth", "token": token}))
         print(json.loads(await ws.recv()))  # {"type": "ready", ...}
-        await ws.send(json.dumps({"type": "resume", "conversations": last_seq}))
+        await ws.send(json.dumps({"type": "resume", "conversations": positions()}))
 
         async def read():
             async for raw in ws:
                 frame = json.loads(raw)
-                if frame["type"] in ("message.new", "ack"):
+                kind = frame["type"]
+                if kind in ("message.new", "ack"):
                     m = frame["message"]
-                    last_seq[m["conversation_id"]] = max(last_seq.get(m["conversation_id"], 0), m["seq"])
-                if frame["type"] == "resync":
-                    await ws.send(json.dumps({"type": "resume", "conversations": last_seq}))
+                    seen(m["conversation_id"], m["seq"], m["change_seq"])
+                elif kind in ("message.updated", "message.deleted"):
+                    m = frame["message"]
+                    seen(m["conversation_id"], change_seq=m["change_seq"])
+                elif kind == "read":
+                    seen(frame["conversation_id"], change_seq=frame["change_seq"])
+                elif kind == "resume.done":
+                    for c, s in frame["conversations"].items():
+                        seen(c, s, frame["changes"].get(c))
+                elif kind == "resync":
+                    await ws.send(json.dumps({"type": "resume", "conversations": positions()}))
                 print(frame)
 
         async def write():

@@ -106,9 +106,19 @@ pub struct ConfigArgs {
     /// `redis://host:port`: fan chat events out to every instance through Redis. Unset: one process.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
-    /// Chat messages one user may send per minute (per instance); 0 turns the limit off.
+    /// Chat messages one user may send per minute (all instances together); 0 turns the limit off.
     #[arg(long, env = "ATELIER_CHAT_SEND_PER_MINUTE", default_value_t = 120)]
     pub chat_send_per_minute: u32,
+    /// Chat typing frames one user may send per minute (all instances together); more are dropped.
+    #[arg(long, env = "ATELIER_CHAT_TYPING_PER_MINUTE", default_value_t = 60)]
+    pub chat_typing_per_minute: u32,
+    /// Seconds an instance's claim that a user is online lasts unless renewed; a dead
+    /// instance's users go offline for their contacts within about this long.
+    #[arg(long, env = "ATELIER_CHAT_PRESENCE_TTL_SECS", default_value_t = 30)]
+    pub chat_presence_ttl_secs: u64,
+    /// Milliseconds a new chat socket's conversation events wait for its `resume` frame.
+    #[arg(long, env = "ATELIER_CHAT_RESUME_WAIT_MS", default_value_t = 2000)]
+    pub chat_resume_wait_ms: u64,
     /// Seconds between server pings on chat sockets; a socket silent for two intervals is closed.
     #[arg(long, env = "ATELIER_CHAT_PING_SECS", default_value_t = 20)]
     pub chat_ping_secs: u64,
@@ -256,6 +266,9 @@ impl ConfigArgs {
             chat: ChatSettings {
                 send_limit: self.chat_send_per_minute,
                 send_window: Duration::from_secs(60),
+                typing_limit: self.chat_typing_per_minute,
+                presence_ttl: Duration::from_secs(self.chat_presence_ttl_secs.clamp(3, 3600)),
+                resume_wait: Duration::from_millis(self.chat_resume_wait_ms.min(60_000)),
                 ping_interval: Duration::from_secs(self.chat_ping_secs.clamp(1, 3600)),
                 auth_timeout: Duration::from_secs(self.chat_auth_timeout_secs.clamp(1, 300)),
                 redis_url: self.redis_url.filter(|u| !u.trim().is_empty()),

@@ -4,8 +4,10 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
@@ -13,22 +15,108 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::hub::{Event, Hub};
+use super::hub::{Event, Hub, Topic};
 
 const CHANNEL: &str = "atelier:chat:events";
 /// Events waiting to be published when Redis is slow; beyond this they are
 /// dropped (and counted): clients get them back on resume.
 const PUBLISH_BACKLOG: usize = 10_000;
-/// An instance's claim that a user is online lasts this long unless renewed.
-const PRESENCE_TTL: Duration = Duration::from_secs(30);
 const RECONNECT_MAX: Duration = Duration::from_secs(5);
+/// Users with a presence claim, scored by their latest claim's expiry: the
+/// sweeper finds the users of a dead instance here.
+const CLAIMED_KEY: &str = "atelier:chat:claimed";
+/// One counter orders every presence change (across users and instances).
+const VERSION_KEY: &str = "atelier:chat:presence:version";
+const ONLINE_PREFIX: &str = "atelier:chat:online:";
+/// Users looked at per sweep (the rest wait for the next one).
+const SWEEP_BATCH: usize = 200;
+
+/// The next presence version: one counter, never below Redis's clock in
+/// microseconds, so versions keep growing after a Redis restart that lost
+/// the counter (instances still remember the versions they delivered).
+macro_rules! next_version_lua {
+    () => {
+        r"
+local function next_version(key)
+  local t = redis.call('TIME')
+  local floor = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local v = redis.call('INCR', key)
+  if v < floor then
+    v = floor
+    redis.call('SET', key, string.format('%.0f', v))
+  end
+  return v
+end
+"
+    };
+}
+
+/// Claims `user` for this instance and takes a presence version.
+const CLAIM_SCRIPT: &str = concat!(
+    next_version_lua!(),
+    r"
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3] * 2)
+redis.call('ZADD', KEYS[2], 'GT', ARGV[2], ARGV[4])
+return next_version(KEYS[3])
+"
+);
+
+/// Drops this instance's claim (and expired ones); when none is left the
+/// user is offline: a presence version for the announcement, else nil.
+/// Atomic, so a claim made elsewhere is either seen here or ordered after.
+const RELEASE_SCRIPT: &str = concat!(
+    next_version_lua!(),
+    r"
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZCARD', KEYS[1]) > 0 then return false end
+redis.call('ZREM', KEYS[2], ARGV[3])
+return next_version(KEYS[3])
+"
+);
+
+/// Users whose every claim expired (their instance died): removed, each
+/// with a presence version and its last claim's expiry. Only one sweeper
+/// gets a user (the script is atomic). It reads the per-user keys it derives
+/// from the claimed set, which a single Redis (not a cluster) allows.
+const SWEEP_SCRIPT: &str = concat!(
+    next_version_lua!(),
+    r"
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+local gone = {}
+for _, user in ipairs(due) do
+  local key = ARGV[2] .. user
+  local last = redis.call('ZSCORE', KEYS[1], user)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1])
+  local alive = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if #alive > 0 then
+    redis.call('ZADD', KEYS[1], alive[2], user)
+  else
+    redis.call('ZREM', KEYS[1], user)
+    table.insert(gone, user)
+    table.insert(gone, string.format('%.0f', next_version(KEYS[2])))
+    table.insert(gone, tostring(last))
+  end
+end
+return gone
+"
+);
+
+/// Gives a counted request back, unless its window is already gone (a
+/// DECR would create a key that never expires).
+const GIVE_BACK_SCRIPT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end
+return 0
+";
 
 /// What travels between instances.
 #[derive(Serialize, Deserialize)]
 struct Envelope {
     origin: Uuid,
     recipients: Vec<Uuid>,
-    message: Option<(Uuid, i64)>,
+    topic: Option<Topic>,
+    presence: Option<(Uuid, u64)>,
     frame: String,
 }
 
@@ -38,19 +126,40 @@ struct RedisLink {
     commands: ConnectionManager,
 }
 
+/// A user who went offline because their instance stopped renewing.
+pub struct Expired {
+    pub user: Uuid,
+    pub version: u64,
+    pub last_seen: DateTime<Utc>,
+}
+
 pub struct Fanout {
     hub: Arc<Hub>,
     redis: Option<RedisLink>,
+    /// How long a presence claim lives unless renewed.
+    claim_ttl: Duration,
+    /// Presence versions when there is no Redis (one process).
+    local_version: AtomicU64,
 }
 
 impl Fanout {
     /// With a URL, connects to Redis now (a bad URL or a Redis that is down
     /// at start-up is a start-up error) and keeps reconnecting afterwards.
     /// Its background tasks end when `stop` is cancelled.
-    pub async fn start(redis_url: Option<&str>, stop: CancellationToken) -> anyhow::Result<Self> {
+    pub async fn start(
+        redis_url: Option<&str>,
+        claim_ttl: Duration,
+        stop: CancellationToken,
+    ) -> anyhow::Result<Self> {
         let hub = Arc::new(Hub::default());
+        let local = |redis| Self {
+            hub: hub.clone(),
+            redis,
+            claim_ttl,
+            local_version: AtomicU64::new(0),
+        };
         let Some(url) = redis_url else {
-            return Ok(Self { hub, redis: None });
+            return Ok(local(None));
         };
         let client = redis::Client::open(url).map_err(|e| anyhow::anyhow!("bad REDIS_URL: {e}"))?;
         let config = redis::aio::ConnectionManagerConfig::new()
@@ -64,41 +173,57 @@ impl Fanout {
         let instance = Uuid::now_v7();
         let (outgoing, backlog) = mpsc::channel(PUBLISH_BACKLOG);
         tokio::spawn(until(stop.clone(), publish_loop(commands.clone(), backlog)));
-        tokio::spawn(until(
-            stop.clone(),
-            subscribe_loop(client, instance, hub.clone()),
-        ));
-        tokio::spawn(until(
-            stop,
-            renew_presence(commands.clone(), instance, hub.clone()),
-        ));
+        tokio::spawn(until(stop, subscribe_loop(client, instance, hub.clone())));
         tracing::info!(%instance, "chat fan-out through Redis");
-        Ok(Self {
-            hub,
-            redis: Some(RedisLink {
-                instance,
-                outgoing,
-                commands,
-            }),
-        })
+        Ok(local(Some(RedisLink {
+            instance,
+            outgoing,
+            commands,
+        })))
     }
 
     pub fn hub(&self) -> &Arc<Hub> {
         &self.hub
     }
 
+    /// The Redis connection shared by the instances, if there is one.
+    pub fn shared(&self) -> Option<ConnectionManager> {
+        self.redis.as_ref().map(|r| r.commands.clone())
+    }
+
+    pub fn claim_ttl(&self) -> Duration {
+        self.claim_ttl
+    }
+
     /// Delivers here at once and hands the event to Redis for the others.
-    pub fn publish(&self, recipients: Vec<Uuid>, frame: String, message: Option<(Uuid, i64)>) {
+    pub fn publish(&self, recipients: Vec<Uuid>, frame: String, topic: Option<Topic>) {
+        self.emit(recipients, frame, topic, None);
+    }
+
+    /// A presence event with its version (stale ones are dropped on arrival).
+    pub fn publish_presence(&self, recipients: Vec<Uuid>, frame: String, user: Uuid, version: u64) {
+        self.emit(recipients, frame, None, Some((user, version)));
+    }
+
+    fn emit(
+        &self,
+        recipients: Vec<Uuid>,
+        frame: String,
+        topic: Option<Topic>,
+        presence: Option<(Uuid, u64)>,
+    ) {
         let event = Arc::new(Event {
             frame: frame.clone().into(),
-            message,
+            topic,
+            presence,
         });
         self.hub.deliver(&recipients, &event);
         if let Some(redis) = &self.redis {
             let envelope = Envelope {
                 origin: redis.instance,
                 recipients,
-                message,
+                topic,
+                presence,
                 frame,
             };
             if redis.outgoing.try_send(envelope).is_err() {
@@ -107,42 +232,196 @@ impl Fanout {
         }
     }
 
-    /// Marks a user online on this instance (for the others to see).
-    pub async fn claim_online(&self, user: Uuid) {
-        if let Some(redis) = &self.redis {
-            let mut conn = redis.commands.clone();
-            let mut pipe = redis::pipe();
-            add_claim(&mut pipe, user, redis.instance);
-            let result = pipe.query_async::<()>(&mut conn).await;
-            if let Err(e) = result {
-                tracing::warn!(error = %e, "presence: cannot reach Redis");
+    /// Claims `user` as online on this instance; the version to announce it
+    /// with, or `None` when Redis cannot be reached (the renewal retries).
+    pub async fn claim(&self, user: Uuid) -> Option<u64> {
+        let Some(redis) = &self.redis else {
+            return Some(self.next_local_version());
+        };
+        let result = redis::cmd("EVAL")
+            .arg(CLAIM_SCRIPT)
+            .arg(3)
+            .arg(online_key(user))
+            .arg(CLAIMED_KEY)
+            .arg(VERSION_KEY)
+            .arg(redis.instance.to_string())
+            .arg(now_ms() + self.claim_ttl.as_millis() as i64)
+            .arg(self.claim_ttl.as_millis() as u64)
+            .arg(user.to_string())
+            .query_async::<u64>(&mut redis.commands.clone())
+            .await;
+        result
+            .inspect_err(|e| tracing::warn!(error = %e, "presence: cannot reach Redis"))
+            .ok()
+    }
+
+    /// Drops this instance's claim; the version to announce "offline" with
+    /// when no instance claims the user any more, else `None`. Tried twice
+    /// (the first command after a Redis restart fails while the connection
+    /// is re-made); an error means the caller must try again later.
+    pub async fn release(&self, user: Uuid) -> Result<Option<u64>, redis::RedisError> {
+        let Some(redis) = &self.redis else {
+            return Ok(Some(self.next_local_version()));
+        };
+        let mut attempt = 0;
+        loop {
+            let result = redis::cmd("EVAL")
+                .arg(RELEASE_SCRIPT)
+                .arg(3)
+                .arg(online_key(user))
+                .arg(CLAIMED_KEY)
+                .arg(VERSION_KEY)
+                .arg(redis.instance.to_string())
+                .arg(now_ms())
+                .arg(user.to_string())
+                .query_async::<Option<u64>>(&mut redis.commands.clone())
+                .await;
+            match result {
+                Err(e) if attempt == 0 => {
+                    tracing::debug!(error = %e, "presence: release failed, trying again");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "presence: cannot reach Redis");
+                    return Err(e);
+                }
+                Ok(version) => return Ok(version),
             }
         }
     }
 
-    /// Drops this instance's claim; true when the user is still online on
-    /// another instance.
-    pub async fn release_online(&self, user: Uuid) -> bool {
+    fn next_local_version(&self) -> u64 {
+        self.local_version.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Extends this instance's claims on `users`; returns those whose claim
+    /// was gone (expired and swept while Redis was unreachable), to claim
+    /// again. Never re-creates a claim released meanwhile.
+    pub async fn renew(&self, users: &[Uuid]) -> Vec<Uuid> {
         let Some(redis) = &self.redis else {
-            return self.hub.is_here(user);
+            return Vec::new();
         };
-        let mut conn = redis.commands.clone();
-        let result = redis::pipe()
-            .cmd("ZREM")
-            .arg(presence_key(user))
-            .arg(redis.instance.to_string())
-            .ignore()
-            .cmd("ZCOUNT")
-            .arg(presence_key(user))
-            .arg(now_ms())
-            .arg("+inf")
-            .query_async::<(u64,)>(&mut conn)
-            .await;
-        match result {
-            Ok((count,)) => count > 0 || self.hub.is_here(user),
+        if users.is_empty() {
+            return Vec::new();
+        }
+        let expiry = now_ms() + self.claim_ttl.as_millis() as i64;
+        let mut pipe = redis::pipe();
+        for user in users {
+            pipe.cmd("ZADD")
+                .arg(online_key(*user))
+                .arg("XX")
+                .arg("CH")
+                .arg(expiry)
+                .arg(redis.instance.to_string())
+                .cmd("ZADD")
+                .arg(CLAIMED_KEY)
+                .arg("GT")
+                .arg(expiry)
+                .arg(user.to_string())
+                .ignore()
+                .cmd("PEXPIRE")
+                .arg(online_key(*user))
+                .arg(self.claim_ttl.as_millis() as u64 * 2)
+                .ignore();
+        }
+        match pipe
+            .query_async::<Vec<u64>>(&mut redis.commands.clone())
+            .await
+        {
+            Ok(renewed) => users
+                .iter()
+                .zip(renewed)
+                .filter(|(_, n)| *n == 0)
+                .map(|(u, _)| *u)
+                .collect(),
             Err(e) => {
-                tracing::warn!(error = %e, "presence: cannot reach Redis");
-                self.hub.is_here(user)
+                tracing::warn!(error = %e, "presence: cannot renew in Redis");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Users whose claims all expired (an instance died without saying
+    /// goodbye): each is handed to exactly one instance to announce.
+    pub async fn sweep(&self) -> Vec<Expired> {
+        let Some(redis) = &self.redis else {
+            return Vec::new();
+        };
+        let result = redis::cmd("EVAL")
+            .arg(SWEEP_SCRIPT)
+            .arg(2)
+            .arg(CLAIMED_KEY)
+            .arg(VERSION_KEY)
+            .arg(now_ms())
+            .arg(ONLINE_PREFIX)
+            .arg(SWEEP_BATCH)
+            .query_async::<Vec<String>>(&mut redis.commands.clone())
+            .await;
+        let flat = match result {
+            Ok(flat) => flat,
+            Err(e) => {
+                tracing::warn!(error = %e, "presence: cannot sweep expired claims");
+                return Vec::new();
+            }
+        };
+        let ttl = chrono::Duration::from_std(self.claim_ttl).unwrap_or_default();
+        flat.chunks_exact(3)
+            .filter_map(|gone| {
+                let user = Uuid::parse_str(&gone[0]).ok()?;
+                let version = gone[1].parse().ok()?;
+                let expiry = gone[2].parse::<f64>().ok()? as i64;
+                // The claim was last renewed about one lifetime before it expired.
+                let last_seen = DateTime::from_timestamp_millis(expiry)? - ttl;
+                Some(Expired {
+                    user,
+                    version,
+                    last_seen: last_seen.min(Utc::now()),
+                })
+            })
+            .collect()
+    }
+
+    /// Counts one request of `key` in a fixed window shared by every
+    /// instance: (requests so far in the window, time left in it). `None`
+    /// without Redis; an error when Redis cannot be reached.
+    pub async fn count_shared(
+        &self,
+        key: &str,
+        window: Duration,
+    ) -> Option<Result<(u64, Duration), redis::RedisError>> {
+        let redis = self.redis.as_ref()?;
+        // MULTI/EXEC: the window and its expiry are created together, so a
+        // counter can never be left without one. One round trip.
+        let result = redis::pipe()
+            .atomic()
+            .cmd("SET")
+            .arg(key)
+            .arg(0)
+            .arg("PX")
+            .arg(window.as_millis() as u64)
+            .arg("NX")
+            .ignore()
+            .cmd("INCR")
+            .arg(key)
+            .cmd("PTTL")
+            .arg(key)
+            .query_async::<(u64, i64)>(&mut redis.commands.clone())
+            .await;
+        Some(result.map(|(count, ttl)| (count, Duration::from_millis(ttl.max(0) as u64))))
+    }
+
+    /// Gives back one request counted by `count_shared`.
+    pub async fn give_back_shared(&self, key: &str) {
+        if let Some(redis) = &self.redis {
+            let result = redis::cmd("EVAL")
+                .arg(GIVE_BACK_SCRIPT)
+                .arg(1)
+                .arg(key)
+                .query_async::<i64>(&mut redis.commands.clone())
+                .await;
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "chat limits: cannot reach Redis");
             }
         }
     }
@@ -163,7 +442,7 @@ impl Fanout {
         let mut pipe = redis::pipe();
         for user in users {
             pipe.cmd("ZCOUNT")
-                .arg(presence_key(*user))
+                .arg(online_key(*user))
                 .arg(now_ms())
                 .arg("+inf");
         }
@@ -191,29 +470,12 @@ async fn until(stop: CancellationToken, task: impl std::future::Future<Output = 
     }
 }
 
-/// "`user` is online on `instance`" until the claim expires, unless renewed.
-fn add_claim(pipe: &mut redis::Pipeline, user: Uuid, instance: Uuid) {
-    pipe.cmd("ZADD")
-        .arg(presence_key(user))
-        .arg(expiry_ms())
-        .arg(instance.to_string())
-        .ignore()
-        .cmd("PEXPIRE")
-        .arg(presence_key(user))
-        .arg(PRESENCE_TTL.as_millis() as u64)
-        .ignore();
-}
-
-fn presence_key(user: Uuid) -> String {
-    format!("atelier:chat:online:{user}")
+fn online_key(user: Uuid) -> String {
+    format!("{ONLINE_PREFIX}{user}")
 }
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
-}
-
-fn expiry_ms() -> i64 {
-    now_ms() + PRESENCE_TTL.as_millis() as i64
 }
 
 /// Publishes in batches: one round trip carries everything waiting.
@@ -247,10 +509,7 @@ async fn subscribe_loop(client: redis::Client, instance: Uuid, hub: Arc<Hub>) {
                     if subscribed_before {
                         // Events published while we were away are gone: the
                         // sockets here resume from the database.
-                        hub.deliver_to_all(&Arc::new(Event {
-                            frame: r#"{"type":"resync"}"#.to_string().into(),
-                            message: None,
-                        }));
+                        hub.deliver_to_all(&Event::plain(r#"{"type":"resync"}"#));
                     }
                     subscribed_before = true;
                     let mut messages = pubsub.on_message();
@@ -264,7 +523,8 @@ async fn subscribe_loop(client: redis::Client, instance: Uuid, hub: Arc<Hub>) {
                         if envelope.origin != instance {
                             let event = Arc::new(Event {
                                 frame: envelope.frame.into(),
-                                message: envelope.message,
+                                topic: envelope.topic,
+                                presence: envelope.presence,
                             });
                             hub.deliver(&envelope.recipients, &event);
                         }
@@ -277,24 +537,5 @@ async fn subscribe_loop(client: redis::Client, instance: Uuid, hub: Arc<Hub>) {
         }
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(RECONNECT_MAX);
-    }
-}
-
-/// Keeps this instance's presence claims alive.
-async fn renew_presence(mut conn: ConnectionManager, instance: Uuid, hub: Arc<Hub>) {
-    let mut every = tokio::time::interval(PRESENCE_TTL / 3);
-    loop {
-        every.tick().await;
-        let users = hub.users_here();
-        if users.is_empty() {
-            continue;
-        }
-        let mut pipe = redis::pipe();
-        for user in users {
-            add_claim(&mut pipe, user, instance);
-        }
-        if let Err(e) = pipe.query_async::<()>(&mut conn).await {
-            tracing::warn!(error = %e, "presence: cannot renew in Redis");
-        }
     }
 }

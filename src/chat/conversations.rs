@@ -197,6 +197,7 @@ impl ChatService {
             pair_key: Some(key.to_string()),
             order_id,
             last_seq: 0,
+            change_seq: 0,
             activity_at: now,
             created_at: now,
         };
@@ -206,6 +207,7 @@ impl ChatService {
             pair_key: Set(row.pair_key.clone()),
             order_id: Set(row.order_id),
             last_seq: Set(0),
+            change_seq: Set(0),
             activity_at: Set(now),
             created_at: Set(now),
         })
@@ -216,6 +218,7 @@ impl ChatService {
                 conversation_id: Set(row.id),
                 user_id: Set(user),
                 last_read_seq: Set(0),
+                read_change_seq: Set(0),
                 joined_at: Set(now),
             }
         }))
@@ -341,6 +344,7 @@ impl ChatService {
                     members: member_ids,
                     last_message: last.remove(&c.id),
                     last_seq: c.last_seq,
+                    change_seq: c.change_seq,
                     last_read_seq: read,
                     unread_count: (c.last_seq - read).max(0),
                     activity_at: c.activity_at,

@@ -21,17 +21,21 @@ pub enum Push<'a> {
         conversation_id: Uuid,
         user_id: Uuid,
         last_read_seq: i64,
+        change_seq: i64,
     },
     #[serde(rename = "typing")]
     Typing {
         conversation_id: Uuid,
         user_id: Uuid,
     },
+    /// `version` orders presence events across instances: a later event
+    /// for the same user has a higher one.
     #[serde(rename = "presence")]
     Presence {
         user_id: Uuid,
         online: bool,
         last_seen: Option<DateTime<Utc>>,
+        version: u64,
     },
 }
 

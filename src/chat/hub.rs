@@ -8,17 +8,58 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::ws::Utf8Bytes;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+/// What a conversation event is about, so that a socket can hold it back
+/// while that conversation is being replayed and skip what it already sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Topic {
+    pub conversation: Uuid,
+    /// The message's seq, for `message.new`.
+    pub seq: Option<i64>,
+    /// The conversation's change_seq this event carries.
+    pub change: i64,
+}
+
+impl Topic {
+    pub fn message(conversation: Uuid, seq: i64, change: i64) -> Self {
+        Self {
+            conversation,
+            seq: Some(seq),
+            change,
+        }
+    }
+
+    pub fn change(conversation: Uuid, change: i64) -> Self {
+        Self {
+            conversation,
+            seq: None,
+            change,
+        }
+    }
+}
 
 /// One frame for some sockets, serialised once (cloning it shares the bytes).
 #[derive(Debug)]
 pub struct Event {
     pub frame: Utf8Bytes,
-    /// `(conversation, seq)` when the frame carries a message, so a socket
-    /// can skip one it already has.
-    pub message: Option<(Uuid, i64)>,
+    pub topic: Option<Topic>,
+    /// `(user, version)` for a presence event: an older version than one
+    /// already delivered here is stale and dropped.
+    pub presence: Option<(Uuid, u64)>,
+}
+
+impl Event {
+    pub fn plain(frame: impl Into<Utf8Bytes>) -> Arc<Self> {
+        Arc::new(Self {
+            frame: frame.into(),
+            topic: None,
+            presence: None,
+        })
+    }
 }
 
 struct Socket {
@@ -46,10 +87,16 @@ pub struct Registration {
     pub first_here: bool,
 }
 
+/// Presence versions remembered before the map is emptied (a stale event
+/// could then slip through once; the next change corrects it).
+const PRESENCE_VERSIONS_MAX: usize = 100_000;
+
 #[derive(Default)]
 pub struct Hub {
     sockets: Mutex<HashMap<Uuid, Vec<Socket>>>,
     next_id: AtomicU64,
+    /// The newest presence version delivered here, per user.
+    presence_versions: Mutex<HashMap<Uuid, u64>>,
 }
 
 impl Hub {
@@ -93,12 +140,33 @@ impl Hub {
     }
 
     pub fn deliver(&self, recipients: &[Uuid], event: &Arc<Event>) {
+        if let Some((user, version)) = event.presence
+            && !self.newest_presence(user, version)
+        {
+            return;
+        }
         let sockets = self.sockets.lock().expect("hub lock");
         for user in recipients {
             for socket in sockets.get(user).into_iter().flatten() {
                 socket.offer(event);
             }
         }
+    }
+
+    /// True when `version` is newer than any presence of `user` delivered
+    /// here: events from several instances may arrive out of order, and the
+    /// last one a contact sees must be the newest.
+    fn newest_presence(&self, user: Uuid, version: u64) -> bool {
+        let mut versions = self.presence_versions.lock().expect("presence lock");
+        if versions.len() >= PRESENCE_VERSIONS_MAX {
+            versions.clear();
+        }
+        let newest = versions.entry(user).or_insert(0);
+        if version <= *newest {
+            return false;
+        }
+        *newest = version;
+        true
     }
 
     /// Sends one frame to every socket here.
@@ -138,10 +206,28 @@ mod tests {
     use super::*;
 
     fn event(text: &str) -> Arc<Event> {
+        Event::plain(text.to_string())
+    }
+
+    fn presence(user: Uuid, version: u64) -> Arc<Event> {
         Arc::new(Event {
-            frame: text.to_string().into(),
-            message: None,
+            frame: version.to_string().into(),
+            topic: None,
+            presence: Some((user, version)),
         })
+    }
+
+    #[test]
+    fn a_stale_presence_event_is_not_delivered() {
+        let hub = Hub::default();
+        let (contact, user) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut reg = hub.register(contact, 8);
+        hub.deliver(&[contact], &presence(user, 5));
+        hub.deliver(&[contact], &presence(user, 4));
+        hub.deliver(&[contact], &presence(user, 6));
+        assert_eq!(reg.events.try_recv().unwrap().frame.as_str(), "5");
+        assert_eq!(reg.events.try_recv().unwrap().frame.as_str(), "6");
+        assert!(reg.events.try_recv().is_err());
     }
 
     #[test]

@@ -9,13 +9,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::changes::{advance_read, next_change};
 use super::events::Push;
-use super::views::{AttachmentView, History, MessageView, ReadPosition, ReportView};
+use super::hub::Topic;
+use super::views::{AttachmentView, History, MessageView, ReportView};
 use super::{ChatError, ChatService};
 use crate::storage::StorageError;
-use crate::storage::entities::{
-    conversation, conversation_member, media, message, message_report, user, user_block,
-};
+use crate::storage::entities::{conversation, media, message, message_report, user, user_block};
 use crate::validation::FieldErrors;
 
 pub const MAX_TEXT_CHARS: usize = 4000;
@@ -70,7 +70,7 @@ impl ChatService {
         // The common case (a new message) costs no lookup of the client id:
         // a retry is found by the unique index, and the transaction that
         // found it rolls back, seq included.
-        if let Err(wait) = self.limiter.take(me.id) {
+        if let Err(wait) = self.send_limit.take(&self.fanout, me.id).await {
             return match self.by_client_id(me.id, &outgoing.client_id).await? {
                 Some(original) => self.original(original, conversation),
                 None => Err(ChatError::Throttled(wait)),
@@ -83,7 +83,7 @@ impl ChatService {
                 return Err(ChatError::NotFound);
             }
             Err(StorageError::UniqueViolation(_)) => {
-                self.limiter.give_back(me.id);
+                self.send_limit.give_back(&self.fanout, me.id).await;
                 let original = self.by_client_id(me.id, &outgoing.client_id).await?;
                 return self.original(original.ok_or(ChatError::NotFound)?, conversation);
             }
@@ -93,7 +93,7 @@ impl ChatService {
         self.fanout.publish(
             members.to_vec(),
             Push::MessageNew { message: &view }.to_frame(),
-            Some((conversation, view.seq)),
+            Some(Topic::message(conversation, view.seq, view.change_seq)),
         );
         metrics::counter!("chat_messages_total").increment(1);
         Ok((view, true))
@@ -235,12 +235,16 @@ impl ChatService {
                 conversation::Column::LastSeq,
                 Expr::col(conversation::Column::LastSeq).add(1),
             )
+            .col_expr(
+                conversation::Column::ChangeSeq,
+                Expr::col(conversation::Column::ChangeSeq).add(1),
+            )
             .col_expr(conversation::Column::ActivityAt, Expr::value(now))
             .filter(conversation::Column::Id.eq(conversation))
             .filter(Expr::exists(blocked).not())
             .exec_with_returning(&txn)
             .await?;
-        let Some(seq) = bumped.first().map(|c| c.last_seq) else {
+        let Some((seq, change)) = bumped.first().map(|c| (c.last_seq, c.change_seq)) else {
             return Ok(None);
         };
         let row = message::Model {
@@ -261,11 +265,12 @@ impl ChatService {
             created_at: now,
             edited_at: None,
             deleted: false,
+            change_seq: change,
         };
         message::Entity::insert(message::ActiveModel::from(row.clone()))
             .exec_without_returning(&txn)
             .await?;
-        advance_read(&txn, conversation, sender, seq).await?;
+        advance_read(&txn, conversation, sender, seq, change).await?;
         txn.commit().await?;
         Ok(Some(row))
     }
@@ -298,10 +303,12 @@ impl ChatService {
         };
         errors.into_result()?;
         self.require_member(me.id, conversation).await?;
-        let last_seq = conversation::Entity::find_by_id(conversation)
+        // Read before the messages: a change made in between shows in the
+        // page and is sent again on a resume from this change_seq (never lost).
+        let (last_seq, change_seq) = conversation::Entity::find_by_id(conversation)
             .one(&self.db)
             .await?
-            .map_or(0, |c| c.last_seq);
+            .map_or((0, 0), |c| (c.last_seq, c.change_seq));
         let mut select = message::Entity::find()
             .filter(message::Column::ConversationId.eq(conversation))
             .limit(limit + 1);
@@ -328,49 +335,8 @@ impl ChatService {
             results: rows.iter().map(MessageView::from).collect(),
             has_more,
             last_seq,
+            change_seq,
         })
-    }
-
-    /// Messages after `after` in a conversation, oldest first (for resume).
-    pub async fn after(
-        &self,
-        conversation: Uuid,
-        after: i64,
-        limit: u64,
-    ) -> Result<Vec<MessageView>, ChatError> {
-        Ok(message::Entity::find()
-            .filter(message::Column::ConversationId.eq(conversation))
-            .filter(message::Column::Seq.gt(after))
-            .order_by_asc(message::Column::Seq)
-            .limit(limit)
-            .all(&self.db)
-            .await?
-            .iter()
-            .map(MessageView::from)
-            .collect())
-    }
-
-    /// Each of the user's conversations with the user's read position and
-    /// the last seq: what a resume has to look at.
-    pub async fn positions(&self, user: Uuid) -> Result<Vec<(Uuid, i64, i64)>, ChatError> {
-        let memberships = conversation_member::Entity::find()
-            .filter(conversation_member::Column::UserId.eq(user))
-            .all(&self.db)
-            .await?;
-        let last: std::collections::HashMap<Uuid, i64> = conversation::Entity::find()
-            .filter(conversation::Column::Id.is_in(memberships.iter().map(|m| m.conversation_id)))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c.last_seq))
-            .collect();
-        Ok(memberships
-            .into_iter()
-            .map(|m| {
-                let last_seq = last.get(&m.conversation_id).copied().unwrap_or(0);
-                (m.conversation_id, m.last_read_seq, last_seq)
-            })
-            .collect())
     }
 
     /// A message the caller may change: their own, in a conversation they
@@ -434,13 +400,14 @@ impl ChatService {
         let mut updated = found;
         updated.text = text.unwrap_or_default();
         updated.edited_at = Some(Utc::now());
-        self.save_change(&updated, message::Column::EditedAt)
+        updated.change_seq = self
+            .save_change(&updated, message::Column::EditedAt)
             .await?;
         let view = MessageView::from(&updated);
         self.fanout.publish(
             members.to_vec(),
             Push::MessageUpdated { message: &view }.to_frame(),
-            None,
+            Some(Topic::change(view.conversation_id, view.change_seq)),
         );
         Ok(view)
     }
@@ -452,29 +419,35 @@ impl ChatService {
         tombstone.deleted = true;
         tombstone.text = String::new();
         tombstone.attachments = "[]".into();
-        self.save_change(&tombstone, message::Column::Deleted)
+        tombstone.change_seq = self
+            .save_change(&tombstone, message::Column::Deleted)
             .await?;
         let view = MessageView::from(&tombstone);
         self.fanout.publish(
             members.to_vec(),
             Push::MessageDeleted { message: &view }.to_frame(),
-            None,
+            Some(Topic::change(view.conversation_id, view.change_seq)),
         );
         Ok(view)
     }
 
     /// Writes the text, the attachments and `marker` (when it was edited, or
     /// that it is deleted), only while the message is not deleted: an edit
-    /// racing a delete cannot bring the message back.
+    /// racing a delete cannot bring the message back. The change takes the
+    /// conversation's next change_seq in the same transaction (conversation
+    /// row first, then the message: the order a send locks them in).
     async fn save_change(
         &self,
         changed: &message::Model,
         marker: message::Column,
-    ) -> Result<(), ChatError> {
+    ) -> Result<i64, ChatError> {
         let marker_value = match marker {
             message::Column::Deleted => Expr::value(changed.deleted),
             _ => Expr::value(changed.edited_at),
         };
+        let _turn = self.writes.enter().await;
+        let txn = self.db.begin().await?;
+        let change = next_change(&txn, changed.conversation_id).await?;
         let result = message::Entity::update_many()
             .col_expr(message::Column::Text, Expr::value(changed.text.clone()))
             .col_expr(
@@ -482,69 +455,31 @@ impl ChatService {
                 Expr::value(changed.attachments.clone()),
             )
             .col_expr(marker, marker_value)
+            .col_expr(message::Column::ChangeSeq, Expr::value(change))
             .filter(message::Column::Id.eq(changed.id))
             .filter(message::Column::Deleted.eq(false))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
         if result.rows_affected == 0 {
+            // Dropping the transaction rolls the change_seq back.
             return Err(ChatError::Conflict(
                 "message_deleted",
                 "This message was deleted.",
             ));
         }
-        Ok(())
+        txn.commit().await?;
+        Ok(change)
     }
 
-    /// Moves the caller's read position forward (never back) to `seq`.
-    pub async fn mark_read(
-        &self,
-        me: &user::Model,
-        conversation: Uuid,
-        seq: Option<i64>,
-    ) -> Result<ReadPosition, ChatError> {
-        let Some(seq) = seq.filter(|s| *s >= 0) else {
-            return Err(FieldErrors::single("seq", "Enter a whole number, 0 or more.").into());
-        };
-        let members = self.require_member(me.id, conversation).await?;
-        let last_seq = conversation::Entity::find_by_id(conversation)
-            .one(&self.db)
-            .await?
-            .map_or(0, |c| c.last_seq);
-        if seq > last_seq {
-            return Err(FieldErrors::single(
-                "seq",
-                format!("The last message is {last_seq}; seq cannot be beyond it."),
-            )
-            .into());
-        }
-        let moved = {
-            let _turn = self.writes.enter().await;
-            advance_read(&self.db, conversation, me.id, seq).await?
-        };
-        let position = self.read_position(me.id, conversation).await?;
-        if moved {
-            self.fanout.publish(
-                members.to_vec(),
-                Push::Read {
-                    conversation_id: conversation,
-                    user_id: me.id,
-                    last_read_seq: position,
-                }
-                .to_frame(),
-                None,
-            );
-        }
-        Ok(ReadPosition {
-            conversation_id: conversation,
-            user_id: me.id,
-            last_read_seq: position,
-            unread_count: (last_seq - position).max(0),
-        })
-    }
-
-    /// Relays "typing" to the other members; nothing is stored.
+    /// Relays "typing" to the other members; nothing is stored. Beyond the
+    /// typing limit (shared by all instances) frames are dropped silently:
+    /// typing is a hint, and a client has nothing useful to do with an error.
     pub async fn typing(&self, me: &user::Model, conversation: Uuid) -> Result<(), ChatError> {
         let members = self.require_member(me.id, conversation).await?;
+        if self.typing_limit.take(&self.fanout, me.id).await.is_err() {
+            metrics::counter!("chat_typing_dropped_total").increment(1);
+            return Ok(());
+        }
         self.ensure_none_blocked(me.id, &members).await?;
         let others: Vec<Uuid> = members.iter().copied().filter(|u| *u != me.id).collect();
         self.fanout.publish(
@@ -656,21 +591,4 @@ fn rename_field(err: ChatError, from: &str, to: &str) -> ChatError {
         ChatError::Invalid(errors) => ChatError::Invalid(errors.renamed(from, to)),
         other => other,
     }
-}
-
-/// Moves a member's read position forward; true when it moved.
-async fn advance_read(
-    db: &impl sea_orm::ConnectionTrait,
-    conversation: Uuid,
-    user: Uuid,
-    seq: i64,
-) -> Result<bool, sea_orm::DbErr> {
-    let result = conversation_member::Entity::update_many()
-        .col_expr(conversation_member::Column::LastReadSeq, Expr::value(seq))
-        .filter(conversation_member::Column::ConversationId.eq(conversation))
-        .filter(conversation_member::Column::UserId.eq(user))
-        .filter(conversation_member::Column::LastReadSeq.lt(seq))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected > 0)
 }

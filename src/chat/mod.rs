@@ -7,6 +7,7 @@
 
 mod blocks;
 mod broker;
+mod changes;
 mod conversations;
 mod events;
 pub mod http;
@@ -24,7 +25,8 @@ use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
 pub use broker::Fanout;
-pub use hub::{Event, Hub, Registration};
+pub use changes::Position;
+pub use hub::{Event, Hub, Registration, Topic};
 pub use messages::{HistoryQuery, SendInput};
 pub use tracker::SeqTracker;
 pub use views::{
@@ -36,7 +38,8 @@ use crate::storage::{StorageError, WriteGate};
 use crate::throttle::RetryAfter;
 use crate::validation::FieldErrors;
 use conversations::MemberCache;
-use limiter::SendLimiter;
+use limiter::WindowLimiter;
+use presence::PresenceState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
@@ -72,9 +75,18 @@ impl From<sea_orm::DbErr> for ChatError {
 pub struct ChatSettings {
     /// How long after sending a message its text may still be edited.
     pub edit_window: Duration,
-    /// Messages one user may send per `send_window`.
+    /// Messages one user may send per `send_window` (all instances together).
     pub send_limit: u32,
     pub send_window: Duration,
+    /// Typing frames one user may send per `send_window`; more are dropped.
+    pub typing_limit: u32,
+    /// An instance's claim that a user is online lasts this long unless
+    /// renewed (every third of it); when an instance dies, its users go
+    /// offline for their contacts within about this long.
+    pub presence_ttl: Duration,
+    /// How long a new socket's conversation events wait for its `resume`
+    /// (so that the replay comes first); then they flow without one.
+    pub resume_wait: Duration,
     /// Server pings this often; a socket silent for two intervals is dropped.
     pub ping_interval: Duration,
     /// Time a socket has to send its `auth` frame.
@@ -92,6 +104,9 @@ impl std::fmt::Debug for ChatSettings {
             .field("edit_window", &self.edit_window)
             .field("send_limit", &self.send_limit)
             .field("send_window", &self.send_window)
+            .field("typing_limit", &self.typing_limit)
+            .field("presence_ttl", &self.presence_ttl)
+            .field("resume_wait", &self.resume_wait)
             .field("ping_interval", &self.ping_interval)
             .field("auth_timeout", &self.auth_timeout)
             .field("socket_queue", &self.socket_queue)
@@ -109,6 +124,9 @@ impl Default for ChatSettings {
             edit_window: Duration::from_secs(15 * 60),
             send_limit: 120,
             send_window: Duration::from_secs(60),
+            typing_limit: 60,
+            presence_ttl: Duration::from_secs(30),
+            resume_wait: Duration::from_secs(2),
             ping_interval: Duration::from_secs(20),
             auth_timeout: Duration::from_secs(5),
             socket_queue: 256,
@@ -122,7 +140,9 @@ pub struct ChatService {
     writes: WriteGate,
     fanout: Fanout,
     members: MemberCache,
-    limiter: SendLimiter,
+    send_limit: WindowLimiter,
+    typing_limit: WindowLimiter,
+    presence: PresenceState,
     settings: ChatSettings,
     shutdown: CancellationToken,
 }
@@ -130,16 +150,25 @@ pub struct ChatService {
 impl ChatService {
     pub async fn new(db: DatabaseConnection, settings: ChatSettings) -> anyhow::Result<Arc<Self>> {
         let shutdown = CancellationToken::new();
-        let fanout = Fanout::start(settings.redis_url.as_deref(), shutdown.clone()).await?;
-        Ok(Arc::new(Self {
+        let fanout = Fanout::start(
+            settings.redis_url.as_deref(),
+            settings.presence_ttl,
+            shutdown.clone(),
+        )
+        .await?;
+        let chat = Arc::new(Self {
             writes: WriteGate::for_db(&db),
             db,
             fanout,
             members: MemberCache::default(),
-            limiter: SendLimiter::new(settings.send_limit, settings.send_window),
+            send_limit: WindowLimiter::new("send", settings.send_limit, settings.send_window),
+            typing_limit: WindowLimiter::new("typing", settings.typing_limit, settings.send_window),
+            presence: PresenceState::default(),
             settings,
             shutdown,
-        }))
+        });
+        presence::keep_claims(&chat);
+        Ok(chat)
     }
 
     pub fn settings(&self) -> &ChatSettings {
@@ -171,4 +200,15 @@ impl ChatService {
 /// The `message.new` frame for a message (as live delivery sends it).
 pub fn push_new(message: &MessageView) -> String {
     events::Push::MessageNew { message }.to_frame()
+}
+
+/// The frame for a message's current state after an edit or deletion (as
+/// resume replays changes): `message.deleted` for a tombstone, else
+/// `message.updated`.
+pub fn push_changed(message: &MessageView) -> String {
+    if message.deleted {
+        events::Push::MessageDeleted { message }.to_frame()
+    } else {
+        events::Push::MessageUpdated { message }.to_frame()
+    }
 }

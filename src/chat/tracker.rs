@@ -15,33 +15,61 @@ struct Sent {
     above: BTreeSet<i64>,
 }
 
+/// Per conversation: the message seqs sent, and the change_seqs sent (both
+/// gapless counters, so the same bookkeeping serves).
 #[derive(Default)]
 pub struct SeqTracker {
     conversations: HashMap<Uuid, Sent>,
+    changes: HashMap<Uuid, Sent>,
 }
 
 impl SeqTracker {
     /// The client says it holds everything up to `seq` in `conversation`
     /// (and nothing it was sent above, unless this socket sent it).
     pub fn resume_from(&mut self, conversation: Uuid, seq: i64) {
-        let sent = self.conversations.entry(conversation).or_default();
-        sent.floor = Some(seq);
-        sent.above.retain(|s| *s > seq);
-        sent.compact();
+        self.conversations
+            .entry(conversation)
+            .or_default()
+            .restart_at(seq);
     }
 
     /// Records `seq` as sent; false when it had been sent already.
     pub fn first_time(&mut self, conversation: Uuid, seq: i64) -> bool {
-        let sent = self.conversations.entry(conversation).or_default();
-        if sent.floor.is_some_and(|f| seq <= f) || !sent.above.insert(seq) {
-            return false;
-        }
-        sent.compact();
-        true
+        self.conversations
+            .entry(conversation)
+            .or_default()
+            .record(seq)
+    }
+
+    /// As `resume_from`, for the conversation's change_seq.
+    pub fn changes_from(&mut self, conversation: Uuid, change: i64) {
+        self.changes
+            .entry(conversation)
+            .or_default()
+            .restart_at(change);
+    }
+
+    /// Records change `change` as sent; false when it had been already.
+    pub fn first_change(&mut self, conversation: Uuid, change: i64) -> bool {
+        self.changes.entry(conversation).or_default().record(change)
     }
 }
 
 impl Sent {
+    fn restart_at(&mut self, seq: i64) {
+        self.floor = Some(seq);
+        self.above.retain(|s| *s > seq);
+        self.compact();
+    }
+
+    fn record(&mut self, seq: i64) -> bool {
+        if self.floor.is_some_and(|f| seq <= f) || !self.above.insert(seq) {
+            return false;
+        }
+        self.compact();
+        true
+    }
+
     fn compact(&mut self) {
         if let Some(mut floor) = self.floor {
             while self.above.remove(&(floor + 1)) {

@@ -33,6 +33,9 @@ pub struct MessageView {
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted: bool,
+    /// The conversation's change counter at this message's last change
+    /// (its send, edit or deletion); resume from it to get later changes.
+    pub change_seq: i64,
 }
 
 impl From<&message::Model> for MessageView {
@@ -49,6 +52,7 @@ impl From<&message::Model> for MessageView {
             created_at: m.created_at,
             edited_at: m.edited_at,
             deleted: m.deleted,
+            change_seq: m.change_seq,
         }
     }
 }
@@ -90,6 +94,8 @@ pub struct ConversationView {
     pub last_message: Option<MessageView>,
     /// Seq of the newest message (0 when there is none).
     pub last_seq: i64,
+    /// The conversation's last change (send, edit, deletion or read move).
+    pub change_seq: i64,
     /// How far the caller has read.
     pub last_read_seq: i64,
     /// `last_seq - last_read_seq`.
@@ -113,6 +119,9 @@ pub struct History {
     /// More messages exist beyond this slice in the direction asked for.
     pub has_more: bool,
     pub last_seq: i64,
+    /// The conversation's last change: a socket resuming with it gets every
+    /// later edit, deletion and read move.
+    pub change_seq: i64,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

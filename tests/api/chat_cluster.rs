@@ -17,7 +17,7 @@ fn redis_url() -> Option<String> {
 }
 
 /// PostgreSQL and Redis, or a loud skip.
-fn cluster_services() -> Option<String> {
+pub fn cluster_services() -> Option<String> {
     match (postgres_admin_url(), redis_url()) {
         (Some(_), Some(redis)) => Some(redis),
         _ => {
@@ -30,7 +30,7 @@ fn cluster_services() -> Option<String> {
     }
 }
 
-async fn two_instances(redis: &str) -> (TestApp, String, tokio::sync::oneshot::Sender<()>) {
+pub async fn two_instances(redis: &str) -> (TestApp, String, tokio::sync::oneshot::Sender<()>) {
     let redis_a = redis.to_string();
     let app =
         TestApp::spawn_with(Backend::Postgres, move |s| s.chat.redis_url = Some(redis_a)).await;
@@ -102,14 +102,24 @@ async fn instances_share_delivery_presence_and_resume_through_redis() {
     tobi_on_a.next_of("resume.done").await;
 }
 
+/// Waits until `watcher` hears that `user` is online (or offline).
+async fn until_online(watcher: &mut ChatSocket, user: &str, online: bool) {
+    loop {
+        let frame = watcher.next_of("presence").await;
+        if frame["user_id"] == user && frame["online"] == online {
+            return;
+        }
+    }
+}
+
 /// A private Redis on a free port, so the test can stop and restart it.
-struct PrivateRedis {
+pub struct PrivateRedis {
     port: u16,
     child: Option<Child>,
 }
 
 impl PrivateRedis {
-    fn start(port: u16) -> Option<Self> {
+    pub fn start(port: u16) -> Option<Self> {
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -131,11 +141,11 @@ impl PrivateRedis {
         })
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    async fn wait_ready(&self) {
+    pub async fn wait_ready(&self) {
         for _ in 0..100 {
             if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
                 .await
@@ -148,7 +158,7 @@ impl PrivateRedis {
         panic!("redis-server did not start");
     }
 
-    fn kill(&mut self) {
+    pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -177,7 +187,9 @@ async fn a_redis_restart_loses_nothing_and_fan_out_recovers_by_itself() {
     let ada = a.verified_user("ada").await;
     let tobi = a.verified_user("tobi").await;
     let conv = conversation(&a, &ada, &tobi).await;
+    let mut ada_on_a = ChatSocket::connect(&a.address, &ada).await;
     let mut tobi_on_b = ChatSocket::connect(&b_address, &tobi).await;
+    until_online(&mut ada_on_a, &tobi.id, true).await;
     send_rest(&a, &ada, &conv, "r-1", "before").await;
     assert_eq!(tobi_on_b.next_of("message.new").await["message"]["seq"], 1);
 
@@ -228,5 +240,10 @@ async fn a_redis_restart_loses_nothing_and_fan_out_recovers_by_itself() {
         recovered.is_ok(),
         "fan-out did not recover after the Redis restart"
     );
+    // Presence after the restart (which lost every claim and the version
+    // counter): tobi leaving still reaches ada, whose instance saw versions
+    // from before.
+    tobi_on_b.close().await;
+    until_online(&mut ada_on_a, &tobi.id, false).await;
     redis.kill();
 }

@@ -129,6 +129,28 @@ impl ChatSocket {
         }
     }
 
+    /// Sends a frame the server refuses for its size while reading, as a
+    /// real client does (a client blocked writing could not see the close
+    /// frame): returns the close code the server ended the socket with.
+    pub async fn send_oversized(self, message: Message) -> u16 {
+        let (mut sink, mut stream) = self.ws.split();
+        let writer = tokio::spawn(async move {
+            let _ = sink.send(message).await;
+        });
+        let code = loop {
+            match tokio::time::timeout(WAIT, stream.next())
+                .await
+                .expect("closed within the wait")
+            {
+                Some(Ok(Message::Close(Some(frame)))) => break u16::from(frame.code),
+                Some(Ok(_)) => continue,
+                other => panic!("socket ended without a close frame: {other:?}"),
+            }
+        };
+        writer.abort();
+        code
+    }
+
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
     }

@@ -138,6 +138,7 @@ both_backends! {
         let unique: BTreeSet<i64> = received.iter().copied().collect();
         assert_eq!(unique.len(), received.len(), "no duplicates: {received:?}");
         assert_eq!(unique, (2..=30).collect::<BTreeSet<i64>>(), "no gaps");
+        assert_eq!(received, (2..=30).collect::<Vec<i64>>(), "replay first, then live, in seq order");
         let extra = tobi_ws.drain().await;
         assert!(extra.iter().all(|f| f["type"] != "message.new"), "{extra:?}");
     }
@@ -183,6 +184,8 @@ both_backends! {
         let conv = conversation(&app, &ada, &tobi).await;
         let _stuck = ChatSocket::open_cramped(&app.address, &tobi).await;
         let mut ada_ws = ChatSocket::connect(&app.address, &ada).await;
+        ada_ws.send(json!({"type": "resume"})).await;
+        ada_ws.next_of("resume.done").await;
         let long = "x".repeat(4000);
         for n in 0..60 {
             let started = std::time::Instant::now();

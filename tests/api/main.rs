@@ -8,6 +8,8 @@ mod spec_check;
 mod avatar;
 mod chat;
 mod chat_cluster;
+mod chat_presence;
+mod chat_resume;
 mod chat_support;
 mod chat_ws;
 mod concurrency;

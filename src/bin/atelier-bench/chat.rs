@@ -168,10 +168,16 @@ async fn connect(url: &str, token: &str) -> Result<Socket> {
             json!({"type": "auth", "token": token}).to_string(),
         ))
         .await?;
+    // As a real client: signed in, it resumes; live events for its
+    // conversations are held until then (ATELIER_CHAT_RESUME_WAIT_MS).
     while let Some(message) = socket.next().await {
         if let Message::Text(text) = message? {
             let frame: Value = serde_json::from_str(text.as_str())?;
             if frame["type"] == "ready" {
+                socket
+                    .send(Message::text(json!({"type": "resume"}).to_string()))
+                    .await?;
+            } else if frame["type"] == "resume.done" {
                 return Ok(socket);
             }
         }

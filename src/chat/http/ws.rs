@@ -14,9 +14,7 @@ use tokio::time::{Instant, sleep_until};
 use uuid::Uuid;
 
 use crate::auth::{AuthError, AuthService};
-use crate::chat::{
-    ChatError, ChatService, Event, MessageView, Registration, SendInput, SeqTracker,
-};
+use crate::chat::{ChatError, ChatService, MessageView, Registration, SendInput, SeqTracker};
 use crate::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::state::AppState;
@@ -38,12 +36,20 @@ pub mod close {
     pub const GOING_AWAY: u16 = 1001;
     /// The database could not be reached while signing in: try again.
     pub const TRY_AGAIN: u16 = 1013;
+    /// A frame larger than the transport takes (`MAX_FRAME_BYTES`).
+    pub const TOO_BIG: u16 = 1009;
 }
 
-const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// The largest frame the transport reads. Well above any valid frame (a
+/// message's text is at most 4,000 characters), so that a too-long message
+/// is read and answered with an error frame; beyond this the socket closes
+/// with 1009.
+const MAX_FRAME_BYTES: usize = 1024 * 1024;
 /// Small buffers keep an idle socket cheap; they grow while a frame needs it.
 const BUFFER_BYTES: usize = 4 * 1024;
-const REPLAY_PAGE: u64 = 200;
+
+mod replay;
+use replay::{Held, ResumeFrom};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -85,7 +91,7 @@ enum ClientFrame {
     #[serde(rename = "resume")]
     Resume {
         #[serde(default)]
-        conversations: HashMap<Uuid, i64>,
+        conversations: HashMap<Uuid, ResumeFrom>,
     },
     #[serde(rename = "ping")]
     Ping {},
@@ -116,7 +122,10 @@ enum Reply<'a> {
         unread_count: i64,
     },
     #[serde(rename = "resume.done")]
-    ResumeDone { conversations: HashMap<Uuid, i64> },
+    ResumeDone {
+        conversations: HashMap<Uuid, i64>,
+        changes: HashMap<Uuid, i64>,
+    },
     #[serde(rename = "pong")]
     Pong,
     #[serde(rename = "token.expired")]
@@ -164,6 +173,7 @@ async fn run(state: AppState, mut socket: WebSocket, query_token: Option<String>
         user,
         socket,
         sent: SeqTracker::default(),
+        held: Some(Held::until(Instant::now() + chat.settings().resume_wait)),
     };
     let goodbye = session.serve(registration, expires_at).await;
     if let Some(frame) = goodbye {
@@ -171,8 +181,8 @@ async fn run(state: AppState, mut socket: WebSocket, query_token: Option<String>
     }
     let user_id = session.user.id;
     drop(session);
-    let last_here = chat.hub().unregister(user_id, id);
-    if let Err(e) = chat.left(user_id, last_here).await {
+    chat.hub().unregister(user_id, id);
+    if let Err(e) = chat.left(user_id).await {
         tracing::warn!(error = %e, "chat: could not record last seen");
     }
 }
@@ -228,8 +238,11 @@ struct Session {
     send_timeout: Duration,
     user: user::Model,
     socket: WebSocket,
-    /// Messages this socket has been sent, so none goes out twice.
+    /// Messages and changes this socket has been sent, so none goes out twice.
     sent: SeqTracker,
+    /// Conversation events held back until the replay of a resume has been
+    /// sent (from sign-in, and again after a `resync`), so replay comes first.
+    held: Option<Held>,
 }
 
 /// Why the loop ended, as the frame to close with (none when the peer is gone).
@@ -246,11 +259,7 @@ impl Session {
         if self.reply(&ready).await.is_err() {
             return None;
         }
-        match self
-            .chat
-            .joined(self.user.id, registration.first_here)
-            .await
-        {
+        match self.chat.joined(self.user.id).await {
             Ok(frames) => {
                 for frame in frames {
                     if self.push(Message::Text(frame.into())).await.is_err() {
@@ -288,9 +297,15 @@ impl Session {
                         return None;
                     }
                 }
+                () = sleep_until(self.hold_deadline()), if self.held.is_some() => {
+                    // No resume came in time: the events flow without one.
+                    if self.release_all().await.is_err() {
+                        return None;
+                    }
+                }
                 event = registration.events.recv() => {
                     let event = event?;
-                    if self.forward(&event).await.is_err() {
+                    if self.receive(event).await.is_err() {
                         return None;
                     }
                 }
@@ -302,6 +317,9 @@ impl Session {
                             self.error(None, None, "invalid_frame", json!("Frames are JSON text.")).await
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
+                        Some(Err(ref e)) if is_too_big(e) => {
+                            return Some(close_frame(close::TOO_BIG, "frame too large: at most 1 MiB"));
+                        }
                         Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return None,
                     };
                     if outcome.is_err() {
@@ -310,15 +328,6 @@ impl Session {
                 }
             }
         }
-    }
-
-    async fn forward(&mut self, event: &Event) -> Result<(), Gone> {
-        if let Some((conversation, seq)) = event.message
-            && !self.sent.first_time(conversation, seq)
-        {
-            return Ok(());
-        }
-        self.push(Message::Text(event.frame.clone())).await
     }
 
     /// Sends one frame, giving up (the client is gone or stopped reading)
@@ -413,6 +422,8 @@ impl Session {
                 match self.chat.send(&self.user, conversation_id, input).await {
                     Ok((message, created)) => {
                         self.sent.first_time(message.conversation_id, message.seq);
+                        self.sent
+                            .first_change(message.conversation_id, message.change_seq);
                         let ack = Reply::Ack {
                             client_id: &message.client_id,
                             duplicate: !created,
@@ -454,43 +465,14 @@ impl Session {
             ClientFrame::Ping {} => self.reply(&Reply::Pong).await,
         }
     }
+}
 
-    /// Sends every message after the client's position in each conversation
-    /// (after the read position for conversations it did not name), then
-    /// `resume.done`. Live events keep queueing meanwhile; the tracker drops
-    /// the ones the replay already sent.
-    async fn resume(
-        &mut self,
-        positions: HashMap<Uuid, i64>,
-    ) -> Result<Result<(), Gone>, ChatError> {
-        let mut done = HashMap::new();
-        for (conversation, read, last_seq) in self.chat.positions(self.user.id).await? {
-            let mut from = positions.get(&conversation).copied().unwrap_or(read).max(0);
-            self.sent.resume_from(conversation, from);
-            while from < last_seq {
-                let page = self.chat.after(conversation, from, REPLAY_PAGE).await?;
-                for message in &page {
-                    from = message.seq;
-                    if !self.sent.first_time(conversation, message.seq) {
-                        continue;
-                    }
-                    let frame = crate::chat::push_new(message);
-                    if let Err(gone) = self.push(Message::Text(frame.into())).await {
-                        return Ok(Err(gone));
-                    }
-                }
-                if (page.len() as u64) < REPLAY_PAGE {
-                    break;
-                }
-            }
-            done.insert(conversation, from.max(last_seq));
-        }
-        Ok(self
-            .reply(&Reply::ResumeDone {
-                conversations: done,
-            })
-            .await)
-    }
+/// The transport refused a frame for its size (tungstenite's capacity error).
+fn is_too_big(err: &axum::Error) -> bool {
+    use std::error::Error as _;
+    err.source()
+        .and_then(|e| e.downcast_ref::<tokio_tungstenite::tungstenite::Error>())
+        .is_some_and(|e| matches!(e, tokio_tungstenite::tungstenite::Error::Capacity(_)))
 }
 
 fn seconds_until(expires_at: i64) -> Duration {

@@ -9,6 +9,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: Uuid,
     pub last_read_seq: i64,
+    /// The conversation's change_seq when the read position last moved.
+    pub read_change_seq: i64,
     pub joined_at: DateTimeUtc,
 }
 

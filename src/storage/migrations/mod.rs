@@ -16,6 +16,7 @@ mod m0009_catalog_order_indexes;
 mod m0010_chat;
 mod m0011_refunds;
 mod m0012_checkout_claims;
+mod m0013_chat_changes;
 mod m0015_avatars;
 
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_chat::Migration),
             Box::new(m0011_refunds::Migration),
             Box::new(m0012_checkout_claims::Migration),
+            Box::new(m0013_chat_changes::Migration),
             Box::new(m0015_avatars::Migration),
         ]
     }
