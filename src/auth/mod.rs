@@ -21,7 +21,7 @@ pub use account::{NewAccount, ProfileChanges, UserQuery};
 pub use error::AuthError;
 pub use password::Passwords;
 pub use recovery::{PasswordChange, ResetConfirmation};
-pub use service::AuthService;
+pub use service::{AuthService, SessionWatcher};
 pub use session::{Credentials, TokenPair};
 
 /// Roles a user can register with.

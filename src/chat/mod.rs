@@ -14,6 +14,7 @@ mod hub;
 mod limiter;
 mod messages;
 mod presence;
+mod sessions;
 mod tracker;
 mod views;
 
@@ -26,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 pub use broker::Fanout;
 pub use hub::{Event, Hub, Registration};
 pub use messages::{HistoryQuery, SendInput};
+pub use sessions::is_recheck;
 pub use tracker::SeqTracker;
 pub use views::{
     AttachmentView, BlockView, ChatUser, ConversationPage, ConversationView, History, MessageView,

@@ -22,6 +22,7 @@ mod paystack_mock;
 mod process;
 mod register;
 mod resilience;
+mod sessions;
 mod shop;
 mod tokens;
 mod users;
