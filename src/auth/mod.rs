@@ -1,11 +1,14 @@
 //! Accounts and sessions: registration with an emailed code, login with
-//! rotating refresh tokens, password change and reset, the user directory.
+//! rotating refresh tokens, password change and reset, the user directory,
+//! account deletion.
 //!
 //! `service` and its siblings hold the rules and know nothing of HTTP;
 //! `http` turns requests into calls and results into responses.
 
 mod account;
 mod codes;
+mod deletion;
+mod erasure;
 mod error;
 pub mod http;
 mod password;
@@ -18,6 +21,8 @@ mod tokens;
 mod users_repo;
 
 pub use account::{NewAccount, ProfileChanges, UserQuery};
+pub use deletion::AccountDeletion;
+pub use erasure::hold_live_account;
 pub use error::AuthError;
 pub use password::Passwords;
 pub use recovery::{PasswordChange, ResetConfirmation};

@@ -183,5 +183,6 @@ pub fn new_row(
         is_superuser: Set(false),
         token_version: Set(0),
         date_joined: Set(chrono::Utc::now()),
+        deleted_at: Set(None),
     }
 }

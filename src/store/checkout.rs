@@ -90,6 +90,16 @@ impl StoreService {
         };
 
         let txn = self.db.begin().await?;
+        // The customer's row first, as account deletion takes it: a deletion
+        // that got there first leaves nothing to order for; one that comes
+        // after waits for this order and then refuses (money in motion).
+        if !crate::auth::hold_live_account(&txn, customer.id).await? {
+            txn.rollback().await?;
+            return Err(StoreError::Conflict(
+                "account_deleted",
+                "This account has been deleted.".into(),
+            ));
+        }
         // Writes come first (SQLite then takes its write lock at once), in
         // variant order (PostgreSQL row locks are then taken in one order).
         let mut by_variant: Vec<&CartLine> = lines.iter().collect();

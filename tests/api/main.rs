@@ -4,6 +4,7 @@
 mod helpers;
 mod smtp;
 
+mod account_deletion;
 mod chat;
 mod chat_cluster;
 mod chat_support;

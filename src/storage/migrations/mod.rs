@@ -15,6 +15,7 @@ mod m0008_review_images;
 mod m0009_catalog_order_indexes;
 mod m0010_chat;
 mod m0011_refunds;
+mod m0014_account_deletion;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_catalog_order_indexes::Migration),
             Box::new(m0010_chat::Migration),
             Box::new(m0011_refunds::Migration),
+            Box::new(m0014_account_deletion::Migration),
         ]
     }
 }
