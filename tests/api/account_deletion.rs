@@ -119,6 +119,11 @@ both_backends! {
         let (status, text) = delete_me(&app, &ada, json!({"password": PASSWORD})).await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "guessing is limited: {text}");
         assert_eq!(app.get_as(&ada.access, "/auth/api/users/me/").await.status(), StatusCode::OK, "nothing was deleted");
+
+        let spec = body_of(app.get("/api/openapi.json").await).await;
+        let operation = &spec["paths"]["/auth/api/users/me"]["delete"];
+        assert!(operation["requestBody"].is_object() && operation["responses"]["409"].is_object(), "{operation}");
+        assert!(spec["components"]["schemas"]["OpenOrdersBody"]["properties"]["open_orders"].is_object());
     }
 
     async fn a_deleted_account_is_an_anonymous_tombstone_and_its_identity_is_free(backend) {
