@@ -77,6 +77,8 @@ impl Application {
         store.clone().spawn_expiry();
         store.clone().spawn_refunds();
         let chat = crate::chat::ChatService::new(db.clone(), settings.chat.clone()).await?;
+        // Logins that end close their chat sockets at once.
+        auth.watch_sessions(chat.clone());
         let media_store = match &settings.media_s3 {
             Some(bucket) => MediaStore::bucket(bucket)?,
             None => MediaStore::folder(settings.media_dir.clone()),

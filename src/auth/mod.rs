@@ -1,11 +1,14 @@
 //! Accounts and sessions: registration with an emailed code, login with
-//! rotating refresh tokens, password change and reset, the user directory.
+//! rotating refresh tokens, password change and reset, the user directory,
+//! account deletion.
 //!
 //! `service` and its siblings hold the rules and know nothing of HTTP;
 //! `http` turns requests into calls and results into responses.
 
 mod account;
 mod codes;
+mod deletion;
+mod erasure;
 mod error;
 mod export;
 pub mod http;
@@ -19,11 +22,13 @@ mod tokens;
 mod users_repo;
 
 pub use account::{NewAccount, ProfileChanges, UserQuery};
+pub use deletion::AccountDeletion;
+pub use erasure::hold_live_account;
 pub use error::AuthError;
 pub use export::{DataExport, EXPORTS_PER_HOUR};
 pub use password::Passwords;
 pub use recovery::{PasswordChange, ResetConfirmation};
-pub use service::AuthService;
+pub use service::{AuthService, SessionWatcher};
 pub use session::{Credentials, TokenPair};
 
 /// Roles a user can register with.

@@ -84,6 +84,7 @@ impl AuthService {
         self.forget_attempts(&failures_key).await?;
         let hash = self.passwords.hash(new).await?;
         users_repo::set_password(&self.db, user.id, hash, false).await?;
+        self.sessions_ended(user.id);
         tracing::info!(user_id = %user.id, "password changed; earlier tokens revoked");
         self.fresh_login(user.id).await
     }
@@ -145,6 +146,7 @@ impl AuthService {
         // Reading the code proved the address, so a reset also verifies it.
         users_repo::set_password(&txn, user.id, hash, true).await?;
         txn.commit().await?;
+        self.sessions_ended(user.id);
         self.clear_code_attempts(CodePurpose::ResetPassword, &email)
             .await?;
         tracing::info!(user_id = %user.id, "password reset; earlier tokens revoked");

@@ -1,16 +1,25 @@
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use hmac::{Hmac, Mac};
 use sea_orm::DatabaseConnection;
 use sha2::Sha256;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
+use uuid::Uuid;
 
 use super::tokens::TokenKeys;
 use super::{AuthError, Passwords};
 use crate::config::AuthSettings;
 use crate::mail::{Email, Mailer};
 use crate::throttle::Throttles;
+
+/// Told when logins end before their tokens expire (logout, a reused refresh
+/// token, a password change, account deletion), so that connections that
+/// outlive a request (chat sockets) re-check their token at once rather than
+/// at their next periodic check. Called after the change is committed.
+pub trait SessionWatcher: Send + Sync {
+    fn sessions_ended(&self, user_id: Uuid);
+}
 
 /// The auth domain: every flow is a method on this (see `account`,
 /// `session`, `recovery`). It holds no HTTP types.
@@ -25,6 +34,7 @@ pub struct AuthService {
     mailer: Arc<Mailer>,
     /// Emails still being sent, so shutdown can wait for them.
     outgoing: TaskTracker,
+    watcher: OnceLock<Arc<dyn SessionWatcher>>,
 }
 
 /// Derives an independent key for one purpose from the secret key.
@@ -50,6 +60,21 @@ impl AuthService {
             settings,
             mailer,
             outgoing: TaskTracker::new(),
+            watcher: OnceLock::new(),
+        }
+    }
+
+    /// Installs the one watcher of ended logins (set once, at start-up).
+    pub fn watch_sessions(&self, watcher: Arc<dyn SessionWatcher>) {
+        if self.watcher.set(watcher).is_err() {
+            tracing::warn!("a session watcher was installed already; keeping the first");
+        }
+    }
+
+    /// Some of the user's logins ended: tell the watcher.
+    pub(super) fn sessions_ended(&self, user_id: Uuid) {
+        if let Some(watcher) = self.watcher.get() {
+            watcher.sessions_ended(user_id);
         }
     }
 

@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::tokens::TokenType;
+use super::tokens::{Subject, TokenType};
 use super::{AuthError, AuthService, token_store, users_repo};
 use crate::storage::entities::user;
 use crate::validation::{FieldErrors, NON_FIELD};
@@ -86,20 +86,23 @@ impl AuthService {
         user: &user::Model,
         family: Uuid,
     ) -> Result<TokenPair, AuthError> {
+        let subject = Subject {
+            user_id: user.id,
+            version: user.token_version,
+            family,
+        };
         let jti = Uuid::now_v7();
         let (refresh, expires) = self.tokens.issue(
             TokenType::Refresh,
             jti,
-            user.id,
-            user.token_version,
+            subject,
             self.settings.refresh_token_ttl,
         )?;
         token_store::record(&self.db, jti, family, user.id, expires).await?;
         let (access, _) = self.tokens.issue(
             TokenType::Access,
             Uuid::now_v7(),
-            user.id,
-            user.token_version,
+            subject,
             self.settings.access_token_ttl,
         )?;
         Ok(TokenPair { access, refresh })
@@ -107,7 +110,8 @@ impl AuthService {
 
     /// Rotation: the presented token dies and a new one of the same family is
     /// issued. A token presented a second time means it leaked: the whole
-    /// family (that login) is revoked.
+    /// family (that login) is revoked, with every access token issued in it
+    /// (the thief's fresh one too) and the sockets signed in with them.
     pub async fn refresh(&self, refresh: Option<String>) -> Result<TokenPair, AuthError> {
         let token = required_token("refresh", refresh)?;
         let claims = self.tokens.decode(&token, TokenType::Refresh)?;
@@ -117,14 +121,16 @@ impl AuthService {
             {
                 tracing::warn!(user_id = %row.user_id, "refresh token reused; revoking its login");
                 token_store::revoke_family(&self.db, row.family_id).await?;
+                self.sessions_ended(row.user_id);
             }
             return Err(AuthError::TokenInvalid);
         };
-        let user = self.live_user(claims.user_id, claims.ver).await?;
+        let user = self.live_user(claims.user_id, claims.ver, None).await?;
         self.issue_pair(&user, family).await
     }
 
-    /// Ends the login that the refresh token belongs to.
+    /// Ends the login that the refresh token belongs to: its refresh and
+    /// access tokens, and its sockets. Other logins of the user live on.
     pub async fn logout(
         &self,
         user: &user::Model,
@@ -139,6 +145,7 @@ impl AuthService {
             .await?
             .ok_or(AuthError::TokenInvalid)?;
         token_store::revoke_family(&self.db, row.family_id).await?;
+        self.sessions_ended(user.id);
         tracing::info!(user_id = %user.id, "logged out");
         Ok(())
     }
@@ -152,12 +159,23 @@ impl AuthService {
     /// that outlive one request and must end when their token does.
     pub async fn authenticate_until(&self, access: &str) -> Result<(user::Model, i64), AuthError> {
         let claims = self.tokens.decode(access, TokenType::Access)?;
-        let user = self.live_user(claims.user_id, claims.ver).await?;
+        let user = self
+            .live_user(claims.user_id, claims.ver, claims.fam)
+            .await?;
         Ok((user, claims.exp))
     }
 
-    async fn live_user(&self, id: Uuid, version: i32) -> Result<user::Model, AuthError> {
-        match users_repo::by_id(&self.db, id).await? {
+    /// The token's user if still active, on the token's version and, when
+    /// `family` is given, with that login alive: one query, so the hot path
+    /// costs what it did before logins could end early, and a revocation
+    /// holds at once on every instance.
+    async fn live_user(
+        &self,
+        id: Uuid,
+        version: i32,
+        family: Option<Uuid>,
+    ) -> Result<user::Model, AuthError> {
+        match users_repo::by_id_in_live_login(&self.db, id, family).await? {
             Some(user) if user.is_active && user.token_version == version => Ok(user),
             _ => Err(AuthError::TokenInvalid),
         }

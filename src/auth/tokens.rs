@@ -34,6 +34,20 @@ pub struct Claims {
     pub user_id: Uuid,
     /// The user's token version when issued; a password change bumps it.
     pub ver: i32,
+    /// The login (refresh-token family) the token belongs to: revoking the
+    /// family (logout, reuse of a refresh token) kills its access tokens too.
+    /// Absent on tokens issued before families were checked; those live
+    /// until they expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fam: Option<Uuid>,
+}
+
+/// Who and which login a token is issued for.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject {
+    pub user_id: Uuid,
+    pub version: i32,
+    pub family: Uuid,
 }
 
 pub struct TokenKeys {
@@ -58,8 +72,7 @@ impl TokenKeys {
         &self,
         token_type: TokenType,
         jti: Uuid,
-        user_id: Uuid,
-        version: i32,
+        subject: Subject,
         ttl: Duration,
     ) -> Result<(String, DateTime<Utc>), AuthError> {
         let now = Utc::now();
@@ -69,8 +82,9 @@ impl TokenKeys {
             exp: expires.timestamp(),
             iat: now.timestamp(),
             jti,
-            user_id,
-            ver: version,
+            user_id: subject.user_id,
+            ver: subject.version,
+            fam: Some(subject.family),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AuthError::Internal(format!("signing failed: {e}")))?;

@@ -9,10 +9,33 @@ use uuid::Uuid;
 
 use crate::storage::StorageError;
 use crate::storage::entities::media;
+use crate::storage::entities::token_family;
 use crate::storage::entities::user::{self, Column, Entity as User};
 
 pub async fn by_id(db: &DatabaseConnection, id: Uuid) -> Result<Option<user::Model>, StorageError> {
     Ok(User::find_by_id(id).one(db).await?)
+}
+
+/// The user, provided the login `family` (when given) exists and is not
+/// revoked: one statement, `users WHERE id = ? AND EXISTS (live family)`, both
+/// primary-key lookups. A family that is gone (purged once its refresh
+/// tokens expired) counts as ended.
+pub async fn by_id_in_live_login(
+    db: &DatabaseConnection,
+    id: Uuid,
+    family: Option<Uuid>,
+) -> Result<Option<user::Model>, StorageError> {
+    let mut query = User::find_by_id(id);
+    if let Some(family) = family {
+        let live_family = Query::select()
+            .expr(Expr::value(1))
+            .from(token_family::Entity)
+            .and_where(Expr::col((token_family::Entity, token_family::Column::Id)).eq(family))
+            .and_where(Expr::col((token_family::Entity, token_family::Column::RevokedAt)).is_null())
+            .to_owned();
+        query = query.filter(Expr::exists(live_family));
+    }
+    Ok(query.one(db).await?)
 }
 
 pub async fn by_email(
@@ -184,5 +207,6 @@ pub fn new_row(
         is_superuser: Set(false),
         token_version: Set(0),
         date_joined: Set(chrono::Utc::now()),
+        deleted_at: Set(None),
     }
 }

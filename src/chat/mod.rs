@@ -15,6 +15,7 @@ mod hub;
 mod limiter;
 mod messages;
 mod presence;
+mod sessions;
 mod tracker;
 mod views;
 
@@ -28,6 +29,7 @@ pub use broker::Fanout;
 pub use changes::Position;
 pub use hub::{Event, Hub, Registration, Topic};
 pub use messages::{HistoryQuery, SendInput};
+pub use sessions::is_recheck;
 pub use tracker::SeqTracker;
 pub use views::{
     AttachmentView, BlockView, ChatUser, ConversationPage, ConversationView, History, MessageView,

@@ -180,6 +180,16 @@ impl StoreService {
         };
 
         let txn = self.db.begin().await?;
+        // The customer's row first, as account deletion takes it: a deletion
+        // that got there first leaves nothing to order for; one that comes
+        // after waits for this order and then refuses (money in motion).
+        if !crate::auth::hold_live_account(&txn, customer.id).await? {
+            txn.rollback().await?;
+            return Err(StoreError::Conflict(
+                "account_deleted",
+                "This account has been deleted.".into(),
+            ));
+        }
         // The cart is consumed first (SQLite then takes its write lock at
         // once): the rows this statement deletes are the only ones this
         // checkout may place, and no other checkout can delete them too.

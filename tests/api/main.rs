@@ -5,6 +5,7 @@ mod helpers;
 mod smtp;
 mod spec_check;
 
+mod account_deletion;
 mod avatar;
 mod chat;
 mod chat_cluster;
@@ -28,6 +29,7 @@ mod paystack_mock;
 mod process;
 mod register;
 mod resilience;
+mod sessions;
 mod shop;
 mod strict_input;
 mod tokens;

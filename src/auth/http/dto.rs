@@ -126,6 +126,26 @@ pub struct ProfileUpdate {
     pub avatar_id: Option<Option<serde_json::Value>>,
 }
 
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(default)]
+pub struct DeleteAccountRequest {
+    /// The account's current password.
+    #[schema(required = true)]
+    pub password: Option<String>,
+}
+
+/// 409 from account deletion: money is still in motion on these orders.
+#[derive(Serialize, ToSchema)]
+pub struct OpenOrdersBody {
+    pub detail: String,
+    /// `account_has_open_orders`
+    #[schema(example = "account_has_open_orders")]
+    pub code: String,
+    /// Orders (as customer or as tailor) that are unpaid, paid but not yet
+    /// delivered, or whose refund is not settled.
+    pub open_orders: Vec<Uuid>,
+}
+
 #[derive(Deserialize, IntoParams, Default)]
 #[serde(default)]
 #[into_params(parameter_in = Query)]

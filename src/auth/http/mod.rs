@@ -8,6 +8,7 @@ use std::sync::Arc;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -16,7 +17,7 @@ pub use dto::*;
 pub use extract::CurrentUser;
 
 use super::{
-    AuthError, Credentials, DataExport, NewAccount, PasswordChange, ProfileChanges,
+    AccountDeletion, AuthError, Credentials, DataExport, NewAccount, PasswordChange, ProfileChanges,
     ResetConfirmation, UserQuery,
 };
 use crate::error::{ApiError, BadRequest, ErrorBody};
@@ -46,7 +47,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(change_password))
         .routes(routes!(list_users))
         .routes(routes!(user_detail))
-        .routes(routes!(me, update_me))
+        .routes(routes!(me, update_me, delete_me))
         .routes(routes!(export_me))
 }
 
@@ -409,4 +410,40 @@ async fn export_me(
         ],
         Json(export),
     ))
+}
+
+/// Delete the caller's account (the app stores require it of apps with
+/// sign-up). Needs the current password. Personal data (email, names, phone,
+/// avatar) is erased; the account stays as an anonymous "Deleted user" so
+/// orders, reviews and chats stay whole; every token and chat socket of the
+/// account ends at once; a tailor's products leave the catalog; the email and
+/// username can be registered again. Refused with 409 while orders are unpaid,
+/// paid but not delivered, or have a refund that is not settled.
+#[utoipa::path(delete, path = "/auth/api/users/me", tag = TAG, request_body = DeleteAccountRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "`{\"password\": [...]}`: missing or wrong password", body = Object),
+        (status = 401, description = "`not_authenticated` or `token_not_valid` (also when the account was deleted meanwhile)", body = ErrorBody),
+        (status = 409, description = "`account_has_open_orders`, with the ids in `open_orders`", body = OpenOrdersBody),
+        (status = 429, description = "Too many wrong passwords", body = ErrorBody)))]
+async fn delete_me(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<DeleteAccountRequest>,
+) -> Result<Response, ApiError> {
+    match state.auth.delete_account(user, body.password).await? {
+        AccountDeletion::Deleted => Ok(StatusCode::NO_CONTENT.into_response()),
+        AccountDeletion::OpenOrders(ids) => {
+            let body = OpenOrdersBody {
+                detail: format!(
+                    "Money is still moving on {} order(s): wait until they are delivered or cancelled and any refund is settled, then try again.",
+                    ids.len()
+                ),
+                code: "account_has_open_orders".into(),
+                open_orders: ids,
+            };
+            Ok((StatusCode::CONFLICT, Json(body)).into_response())
+        }
+    }
 }

@@ -305,6 +305,12 @@ impl Session {
                 }
                 event = registration.events.recv() => {
                     let event = event?;
+                    if crate::chat::is_recheck(&event) {
+                        if self.token_revoked().await {
+                            return Some(close_frame(close::INVALID_TOKEN, "token revoked"));
+                        }
+                        continue;
+                    }
                     if self.receive(event).await.is_err() {
                         return None;
                     }
@@ -340,7 +346,8 @@ impl Session {
     }
 
     /// Logged out, password changed or account disabled since the socket
-    /// signed in (checked once per ping interval). Owned copies: the socket
+    /// signed in (checked once per ping interval, and at once when auth says
+    /// one of the user's logins ended). Owned copies: the socket
     /// itself must not be borrowed across the query.
     fn token_revoked(&self) -> impl std::future::Future<Output = bool> + Send + 'static {
         let (auth, token) = (self.auth.clone(), self.token.clone());

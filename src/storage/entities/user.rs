@@ -27,6 +27,10 @@ pub struct Model {
     /// version is dead.
     pub token_version: i32,
     pub date_joined: DateTimeUtc,
+    /// Set when the account was deleted: the row stays as an anonymous
+    /// tombstone ("Deleted user") for the orders, reviews and messages that
+    /// point at it.
+    pub deleted_at: Option<DateTimeUtc>,
 }
 
 // Written by hand so that the password hash can never reach a log line.

@@ -17,6 +17,7 @@ mod m0010_chat;
 mod m0011_refunds;
 mod m0012_checkout_claims;
 mod m0013_chat_changes;
+mod m0014_account_deletion;
 mod m0015_avatars;
 
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_refunds::Migration),
             Box::new(m0012_checkout_claims::Migration),
             Box::new(m0013_chat_changes::Migration),
+            Box::new(m0014_account_deletion::Migration),
             Box::new(m0015_avatars::Migration),
         ]
     }
