@@ -130,7 +130,7 @@ pub struct ProfileUpdate {
 #[serde(default)]
 pub struct DeleteAccountRequest {
     /// The account's current password.
-    #[schema(required = true)]
+    #[schema(value_type = String, required = true, min_length = 1)]
     pub password: Option<String>,
 }
 

@@ -17,8 +17,8 @@ pub use dto::*;
 pub use extract::CurrentUser;
 
 use super::{
-    AccountDeletion, AuthError, Credentials, DataExport, NewAccount, PasswordChange, ProfileChanges,
-    ResetConfirmation, UserQuery,
+    AccountDeletion, AuthError, Credentials, DataExport, NewAccount, PasswordChange,
+    ProfileChanges, ResetConfirmation, UserQuery,
 };
 use crate::error::{ApiError, BadRequest, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
@@ -423,7 +423,7 @@ async fn export_me(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "`{\"password\": [...]}`: missing or wrong password", body = Object),
+        (status = 400, description = "`{\"password\": [...]}`: missing or wrong password", body = BadRequest),
         (status = 401, description = "`not_authenticated` or `token_not_valid` (also when the account was deleted meanwhile)", body = ErrorBody),
         (status = 409, description = "`account_has_open_orders`, with the ids in `open_orders`", body = OpenOrdersBody),
         (status = 429, description = "Too many wrong passwords", body = ErrorBody)))]
