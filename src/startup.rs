@@ -67,6 +67,7 @@ impl Application {
             .max(settings.auth.email_cooldown);
         crate::housekeeping::spawn_purger(db.clone(), longest_window, PURGE_EVERY);
         let auth = Arc::new(auth);
+        auth.follow_revocations().await?;
         let payments = &settings.payments;
         let paystack = payments
             .paystack_secret_key

@@ -14,6 +14,7 @@ mod export;
 pub mod http;
 mod password;
 mod recovery;
+mod revoked;
 mod rules;
 mod service;
 mod session;

@@ -7,6 +7,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use super::revoked::RevokedLogins;
 use super::tokens::TokenKeys;
 use super::{AuthError, Passwords};
 use crate::config::AuthSettings;
@@ -35,6 +36,7 @@ pub struct AuthService {
     /// Emails still being sent, so shutdown can wait for them.
     outgoing: TaskTracker,
     watcher: OnceLock<Arc<dyn SessionWatcher>>,
+    pub(super) revoked: RevokedLogins,
 }
 
 /// Derives an independent key for one purpose from the secret key.
@@ -56,6 +58,7 @@ impl AuthService {
             tokens: TokenKeys::new(&derive_key(secret_key, "atelier/jwt")),
             code_key: derive_key(secret_key, "atelier/codes"),
             throttles: Throttles::new(db.clone()),
+            revoked: RevokedLogins::new(settings.access_token_ttl),
             db,
             settings,
             mailer,

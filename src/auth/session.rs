@@ -120,8 +120,7 @@ impl AuthService {
                 && row.used_at.is_some()
             {
                 tracing::warn!(user_id = %row.user_id, "refresh token reused; revoking its login");
-                token_store::revoke_family(&self.db, row.family_id).await?;
-                self.sessions_ended(row.user_id);
+                self.end_login(row.family_id, row.user_id).await?;
             }
             return Err(AuthError::TokenInvalid);
         };
@@ -144,19 +143,40 @@ impl AuthService {
         let row = token_store::family_of(&self.db, claims.jti)
             .await?
             .ok_or(AuthError::TokenInvalid)?;
-        token_store::revoke_family(&self.db, row.family_id).await?;
-        self.sessions_ended(user.id);
+        self.end_login(row.family_id, user.id).await?;
         tracing::info!(user_id = %user.id, "logged out");
         Ok(())
     }
 
     /// The user behind an access token, if the token is still good.
+    /// Ends one login: its refresh tokens in the database, its access tokens
+    /// here at once (other instances read it within `revoked::READ_EVERY`),
+    /// its sockets on every instance.
+    async fn end_login(&self, family: Uuid, user_id: Uuid) -> Result<(), AuthError> {
+        token_store::revoke_family(&self.db, family).await?;
+        self.revoked.record(family, chrono::Utc::now());
+        self.sessions_ended(user_id);
+        Ok(())
+    }
+
+    /// The request path: the login is checked against the ended logins held
+    /// in memory (see `revoked`), so a request costs one query, as before
+    /// logins could end early.
     pub async fn authenticate(&self, access: &str) -> Result<user::Model, AuthError> {
-        Ok(self.authenticate_until(access).await?.0)
+        let claims = self.tokens.decode(access, TokenType::Access)?;
+        if claims
+            .fam
+            .is_some_and(|family| self.revoked.contains(family))
+        {
+            return Err(AuthError::TokenInvalid);
+        }
+        self.live_user(claims.user_id, claims.ver, None).await
     }
 
     /// The user and when the token expires (Unix seconds), for connections
-    /// that outlive one request and must end when their token does.
+    /// that outlive one request and must end when their token does. Checks
+    /// the login in the database itself: a socket re-checks rarely and must
+    /// close at once when its login ends on another instance.
     pub async fn authenticate_until(&self, access: &str) -> Result<(user::Model, i64), AuthError> {
         let claims = self.tokens.decode(access, TokenType::Access)?;
         let user = self
@@ -166,9 +186,7 @@ impl AuthService {
     }
 
     /// The token's user if still active, on the token's version and, when
-    /// `family` is given, with that login alive: one query, so the hot path
-    /// costs what it did before logins could end early, and a revocation
-    /// holds at once on every instance.
+    /// `family` is given, with that login alive in the database: one query.
     async fn live_user(
         &self,
         id: Uuid,

@@ -172,12 +172,47 @@ async fn a_login_ended_on_one_instance_closes_its_socket_on_another() {
         .await;
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(closes_at_once(&mut thief_on_b).await, 4001);
-    let on_b = a
-        .client
-        .get(format!("{b_address}/auth/api/users/me/"))
-        .bearer_auth(&thief.access)
+    assert_eq!(
+        status_on(&a, &b_address, &thief.access).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// What `users/me` on another instance answers, once that instance has
+/// read the ended logins (it reads them every 0.2 s).
+async fn status_on(app: &TestApp, address: &str, access: &str) -> StatusCode {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.client
+        .get(format!("{address}/auth/api/users/me/"))
+        .bearer_auth(access)
         .send()
         .await
-        .unwrap();
-    assert_eq!(on_b.status(), StatusCode::UNAUTHORIZED);
+        .unwrap()
+        .status()
+}
+
+both_backends! {
+    async fn a_login_ended_on_one_instance_ends_its_access_tokens_on_another(backend) {
+        let a = TestApp::spawn(backend).await;
+        let (b_address, _stop_b) = a.second_instance().await;
+        let phone = a.verified_user("chidi").await;
+        let laptop = as_user(&phone.id, &body_of(a.login("chidi", PASSWORD).await).await);
+        // Instance B has served the token before, so nothing is cached cold.
+        assert_eq!(status_on(&a, &b_address, &phone.access).await, StatusCode::OK);
+
+        let out = a.post_as(&phone.access, "/auth/api/logout/", json!({"refresh": phone.refresh})).await;
+        assert_eq!(out.status(), StatusCode::OK);
+        // At once on the instance that ended it; on the other after its next read.
+        assert_eq!(me_status(&a, &phone.access).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(status_on(&a, &b_address, &phone.access).await, StatusCode::UNAUTHORIZED);
+        // The other login of the same user lives on, on both.
+        assert_eq!(me_status(&a, &laptop.access).await.0, StatusCode::OK);
+        assert_eq!(status_on(&a, &b_address, &laptop.access).await, StatusCode::OK);
+
+        // A restarted instance still knows: it reads the recent ended logins first.
+        let (c_address, _stop_c) = a.second_instance().await;
+        let fresh = a.client.get(format!("{c_address}/auth/api/users/me/"))
+            .bearer_auth(&phone.access).send().await.unwrap();
+        assert_eq!(fresh.status(), StatusCode::UNAUTHORIZED);
+    }
 }

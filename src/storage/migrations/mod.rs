@@ -19,6 +19,7 @@ mod m0012_checkout_claims;
 mod m0013_chat_changes;
 mod m0014_account_deletion;
 mod m0015_avatars;
+mod m0016_revoked_logins_index;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_chat_changes::Migration),
             Box::new(m0014_account_deletion::Migration),
             Box::new(m0015_avatars::Migration),
+            Box::new(m0016_revoked_logins_index::Migration),
         ]
     }
 }
