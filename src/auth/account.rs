@@ -279,6 +279,9 @@ impl AuthService {
             }
         };
         txn.commit().await?;
+        if avatar.is_some() {
+            crate::media::forget_avatar(user_id);
+        }
         Ok(user)
     }
 

@@ -73,6 +73,7 @@ pub async fn erase_account(
     end_logins(&txn, account.id).await?;
     forget_personal_rows(&txn, account).await?;
     txn.commit().await?;
+    crate::media::forget_avatar(account.id);
     Ok(Erasure::Erased)
 }
 

@@ -7,7 +7,7 @@ mod avatars;
 pub mod http;
 mod store;
 
-pub use avatars::{avatar_name_of, avatar_url, avatar_urls};
+pub use avatars::{avatar_url, avatar_urls, forget_avatar, recent_avatar_urls};
 
 pub use store::{MediaStore, S3Settings};
 

@@ -108,21 +108,23 @@ impl StoreService {
             .columns(SUMMARY_COLUMNS)
             .expr_as(with_variant(variant_in_stock()), "in_stock")
             .expr_as(first_image_name(), "image_name")
-            .expr_as(
-                crate::media::avatar_name_of(
-                    Expr::col((product::Entity, product::Column::TailorId)).into(),
-                ),
-                "tailor_avatar_name",
-            )
             .offset(offset)
             .limit(page_size)
             .into_model::<SummaryRow>()
             .all(&self.db)
             .await?;
-        Ok(Some(ProductPage {
-            count,
-            products: rows.into_iter().map(SummaryRow::into_view).collect(),
-        }))
+        // Tailors' avatars as recently read (a page names few tailors, and
+        // the same ones page after page).
+        let avatars =
+            crate::media::recent_avatar_urls(&self.db, rows.iter().map(|r| r.tailor_id)).await?;
+        let products = rows
+            .into_iter()
+            .map(|row| {
+                let avatar = avatars.get(&row.tailor_id).cloned();
+                row.into_view(avatar)
+            })
+            .collect();
+        Ok(Some(ProductPage { count, products }))
     }
 }
 
@@ -150,7 +152,7 @@ const SUMMARY_COLUMNS: [product::Column; 16] = {
 };
 
 /// A product as a list shows it: `SUMMARY_COLUMNS`, whether any variant is
-/// in stock, and the stored names of its first image and its tailor's avatar.
+/// in stock, and the stored name of its first image.
 #[derive(FromQueryResult)]
 pub(super) struct SummaryRow {
     id: Uuid,
@@ -171,12 +173,10 @@ pub(super) struct SummaryRow {
     created_at: DateTime<Utc>,
     in_stock: bool,
     image_name: Option<String>,
-    tailor_avatar_name: Option<String>,
 }
 
 impl SummaryRow {
-    /// A row from a loaded product; the tailor's avatar is left for the
-    /// caller to fill in on the view.
+    /// A row from a loaded product.
     pub(super) fn of(p: &product::Model, in_stock: bool, image_name: Option<String>) -> Self {
         Self {
             id: p.id,
@@ -197,15 +197,15 @@ impl SummaryRow {
             created_at: p.created_at,
             in_stock,
             image_name,
-            tailor_avatar_name: None,
         }
     }
 
-    pub(super) fn into_view(self) -> ProductSummary {
+    /// The summary, with the URL of the tailor's avatar.
+    pub(super) fn into_view(self, tailor_avatar: Option<String>) -> ProductSummary {
         ProductSummary {
             id: self.id,
             tailor_id: self.tailor_id,
-            tailor_avatar: self.tailor_avatar_name.as_deref().map(crate::media::url_of),
+            tailor_avatar,
             category_id: self.category_id,
             name: self.name,
             kind: self.kind,

@@ -282,10 +282,10 @@ impl StoreService {
         };
         let images = self.image_names(id).await?;
         let in_stock = variants.iter().any(|v| v.stock > 0);
-        let mut summary = SummaryRow::of(&product, in_stock, images.first().cloned()).into_view();
-        summary.tailor_avatar = crate::media::avatar_urls(&self.db, [product.tailor_id])
+        let avatar = crate::media::avatar_urls(&self.db, [product.tailor_id])
             .await?
             .remove(&product.tailor_id);
+        let summary = SummaryRow::of(&product, in_stock, images.first().cloned()).into_view(avatar);
         Ok(views::detail(
             summary,
             &product,

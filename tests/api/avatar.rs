@@ -114,6 +114,10 @@ both_backends! {
         let me = get(&app, &kemi, "/auth/api/users/me/").await;
         assert_eq!(me["avatar"], Value::Null, "no avatar at first");
 
+        // The catalog has shown ade without an avatar (and remembers it)...
+        let list = body_of(app.get("/shop/api/product/list/").await).await;
+        assert_eq!(list["results"][0]["tailor_avatar"], Value::Null);
+
         let kemi_avatar = set_avatar(&app, &kemi).await;
         let ade_avatar = set_avatar(&app, &ade).await;
         assert!(kemi_avatar.starts_with("/media/") && kemi_avatar != ade_avatar);
@@ -141,6 +145,7 @@ both_backends! {
 
         // The shop: the tailor on products, both parties on orders.
         let product_id = product["id"].as_str().unwrap();
+        // ...and shows the new one at once.
         let list = body_of(app.get("/shop/api/product/list/").await).await;
         assert_eq!(find(&list["results"], product_id)["tailor_avatar"], ade_avatar.as_str());
         let detail = body_of(app.get(&format!("/shop/api/product/{product_id}/")).await).await;
