@@ -23,9 +23,10 @@ use super::{AuthError, AuthService};
 use crate::media::url_of;
 use crate::storage::entities::{
     cart_item, chat_presence, conversation, conversation_member, favorite, media, message,
-    message_report, order, order_event, order_item, payment, product, product_image,
-    product_variant, review, token_family, user, user_block,
+    message_report, order, payment, product, product_image, product_variant, review, token_family,
+    user, user_block,
 };
+use crate::store::{OrderEventView, OrderItemView};
 
 /// Exports per user per hour: each reads every table the user appears in.
 pub const EXPORTS_PER_HOUR: u32 = 3;
@@ -99,30 +100,10 @@ pub struct ExportOrder {
     pub refunded: i64,
     pub currency: String,
     pub delivery_address: String,
-    pub items: Vec<ExportOrderItem>,
-    pub timeline: Vec<ExportOrderEvent>,
+    pub items: Vec<OrderItemView>,
+    pub timeline: Vec<OrderEventView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ExportOrderItem {
-    pub product_id: Uuid,
-    pub variant_id: Uuid,
-    pub product_name: String,
-    pub size: String,
-    pub color: String,
-    pub unit_price: i64,
-    pub quantity: i64,
-    pub line_total: i64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ExportOrderEvent {
-    pub status: String,
-    pub actor_id: Option<Uuid>,
-    pub note: String,
-    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -350,42 +331,8 @@ async fn orders(
         .order_by_asc(order::Column::Id)
         .all(db)
         .await?;
-    let ids = || rows.iter().map(|o| o.id);
-    let mut items: HashMap<Uuid, Vec<ExportOrderItem>> = HashMap::new();
-    for i in order_item::Entity::find()
-        .filter(order_item::Column::OrderId.is_in(ids()))
-        .order_by_asc(order_item::Column::Id)
-        .all(db)
-        .await?
-    {
-        items.entry(i.order_id).or_default().push(ExportOrderItem {
-            product_id: i.product_id,
-            variant_id: i.variant_id,
-            product_name: i.product_name,
-            size: i.size,
-            color: i.color,
-            unit_price: i.unit_price_kobo,
-            quantity: i.quantity,
-            line_total: i.line_total_kobo,
-        });
-    }
-    let mut events: HashMap<Uuid, Vec<ExportOrderEvent>> = HashMap::new();
-    for e in order_event::Entity::find()
-        .filter(order_event::Column::OrderId.is_in(ids()))
-        .order_by_asc(order_event::Column::Id)
-        .all(db)
-        .await?
-    {
-        events
-            .entry(e.order_id)
-            .or_default()
-            .push(ExportOrderEvent {
-                status: e.status,
-                actor_id: e.actor_id,
-                note: e.note,
-                at: e.created_at,
-            });
-    }
+    let ids: Vec<Uuid> = rows.iter().map(|o| o.id).collect();
+    let (mut items, mut events) = crate::store::order_lines(db, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|o| ExportOrder {

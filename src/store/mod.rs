@@ -25,7 +25,9 @@ mod views;
 pub use browse::{CatalogQuery, Ordering};
 pub use cart::{CartLine, CartView};
 pub use error::StoreError;
-pub use orders::{OrderEventView, OrderItemView, OrderPage, OrderView, Party, PaymentView, Status};
+pub use orders::{
+    OrderEventView, OrderItemView, OrderPage, OrderView, Party, PaymentView, Status, order_lines,
+};
 pub use payments::PaymentInfo;
 pub use paystack::Paystack;
 pub use products::{ProductInput, VariantInput};

@@ -373,38 +373,7 @@ impl StoreService {
         rows: Vec<order::Model>,
     ) -> Result<Vec<OrderView>, StoreError> {
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut items: HashMap<Uuid, Vec<OrderItemView>> = HashMap::new();
-        for i in order_item::Entity::find()
-            .filter(order_item::Column::OrderId.is_in(ids.iter().copied()))
-            .order_by_asc(order_item::Column::Id)
-            .all(conn)
-            .await?
-        {
-            items.entry(i.order_id).or_default().push(OrderItemView {
-                product_id: i.product_id,
-                variant_id: i.variant_id,
-                product_name: i.product_name,
-                size: i.size,
-                color: i.color,
-                unit_price: i.unit_price_kobo,
-                quantity: i.quantity,
-                line_total: i.line_total_kobo,
-            });
-        }
-        let mut events: HashMap<Uuid, Vec<OrderEventView>> = HashMap::new();
-        for e in order_event::Entity::find()
-            .filter(order_event::Column::OrderId.is_in(ids.iter().copied()))
-            .order_by_asc(order_event::Column::Id)
-            .all(conn)
-            .await?
-        {
-            events.entry(e.order_id).or_default().push(OrderEventView {
-                status: e.status,
-                actor_id: e.actor_id,
-                note: e.note,
-                at: e.created_at,
-            });
-        }
+        let (mut items, mut events) = order_lines(conn, &ids).await?;
         let mut refunds: HashMap<Uuid, String> = refund::Entity::find()
             .filter(refund::Column::OrderId.is_in(ids.iter().copied()))
             .all(conn)
@@ -499,4 +468,51 @@ pub(super) async fn record_event(
     .insert(conn)
     .await?;
     Ok(())
+}
+
+/// The items and the timeline of these orders, by order id, in two queries
+/// whatever their number (order views and the data export share them).
+pub async fn order_lines(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<
+    (
+        HashMap<Uuid, Vec<OrderItemView>>,
+        HashMap<Uuid, Vec<OrderEventView>>,
+    ),
+    sea_orm::DbErr,
+> {
+    let mut items: HashMap<Uuid, Vec<OrderItemView>> = HashMap::new();
+    for i in order_item::Entity::find()
+        .filter(order_item::Column::OrderId.is_in(ids.iter().copied()))
+        .order_by_asc(order_item::Column::Id)
+        .all(conn)
+        .await?
+    {
+        items.entry(i.order_id).or_default().push(OrderItemView {
+            product_id: i.product_id,
+            variant_id: i.variant_id,
+            product_name: i.product_name,
+            size: i.size,
+            color: i.color,
+            unit_price: i.unit_price_kobo,
+            quantity: i.quantity,
+            line_total: i.line_total_kobo,
+        });
+    }
+    let mut events: HashMap<Uuid, Vec<OrderEventView>> = HashMap::new();
+    for e in order_event::Entity::find()
+        .filter(order_event::Column::OrderId.is_in(ids.iter().copied()))
+        .order_by_asc(order_event::Column::Id)
+        .all(conn)
+        .await?
+    {
+        events.entry(e.order_id).or_default().push(OrderEventView {
+            status: e.status,
+            actor_id: e.actor_id,
+            note: e.note,
+            at: e.created_at,
+        });
+    }
+    Ok((items, events))
 }
