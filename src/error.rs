@@ -16,6 +16,7 @@ use crate::chat::ChatError;
 use crate::media::MediaError;
 use crate::storage::StorageError;
 use crate::store::StoreError;
+use crate::tailors::TailorError;
 use crate::throttle::RetryAfter;
 use crate::validation::FieldErrors;
 
@@ -267,6 +268,22 @@ impl From<StoreError> for ApiError {
                 )
             }
             StoreError::Storage(e) => e.into(),
+        }
+    }
+}
+
+impl From<TailorError> for ApiError {
+    fn from(err: TailorError) -> Self {
+        match err {
+            TailorError::Invalid(errors) => ApiError::Validation(errors),
+            TailorError::NotFound => ApiError::not_found(),
+            TailorError::Forbidden(why) => {
+                ApiError::new(StatusCode::FORBIDDEN, "permission_denied", why)
+            }
+            TailorError::Conflict(code, detail) => {
+                ApiError::new(StatusCode::CONFLICT, code, detail)
+            }
+            TailorError::Storage(e) => e.into(),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod store;
+pub mod tailors;
 pub mod telemetry;
 pub mod throttle;
 pub mod validation;

@@ -98,6 +98,7 @@ impl Application {
             media: media.clone(),
             metrics: metrics_handle(),
             chat: chat.clone(),
+            tailors: Arc::new(crate::tailors::TailorService::new(db.clone())),
         };
         let router = router(state, &settings);
         let listener = TcpListener::bind(settings.listen)

@@ -8,6 +8,7 @@ use crate::chat::ChatService;
 use crate::idempotency::IdempotencyStore;
 use crate::media::MediaService;
 use crate::store::StoreService;
+use crate::tailors::TailorService;
 
 /// Shared by every handler; cheap to clone.
 #[derive(Clone)]
@@ -18,5 +19,6 @@ pub struct AppState {
     pub idempotency: IdempotencyStore,
     pub media: Arc<MediaService>,
     pub chat: Arc<ChatService>,
+    pub tailors: Arc<TailorService>,
     pub metrics: PrometheusHandle,
 }

@@ -4,6 +4,7 @@ use sea_orm::sea_query::{Expr, Func, LikeExpr, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -58,11 +59,18 @@ pub async fn by_username(
         .await?)
 }
 
+/// A new account; a tailor's comes with their (empty) tailor profile.
 pub async fn insert(
     db: &DatabaseConnection,
     row: user::ActiveModel,
 ) -> Result<user::Model, StorageError> {
-    Ok(row.insert(db).await?)
+    let txn = db.begin().await?;
+    let user = row.insert(&txn).await?;
+    if user.role == "tailor" {
+        crate::tailors::insert_empty_profile(&txn, user.id, user.date_joined).await?;
+    }
+    txn.commit().await?;
+    Ok(user)
 }
 
 pub async fn update(

@@ -20,6 +20,7 @@ mod m0013_chat_changes;
 mod m0014_account_deletion;
 mod m0015_avatars;
 mod m0016_revoked_logins_index;
+mod m0017_tailors;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_account_deletion::Migration),
             Box::new(m0015_avatars::Migration),
             Box::new(m0016_revoked_logins_index::Migration),
+            Box::new(m0017_tailors::Migration),
         ]
     }
 }

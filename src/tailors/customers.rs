@@ -1,0 +1,1 @@
+//! The tailor's side: their customers and their dashboard figures.

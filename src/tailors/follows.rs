@@ -1,0 +1,1 @@
+//! Follows between users (old `auth_api` follow/unfollow).

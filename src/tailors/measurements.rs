@@ -1,0 +1,2 @@
+//! Customers' measurement profiles, stored in millimetres, with every
+//! earlier version kept.

@@ -1,0 +1,1 @@
+//! Tailors' portfolio items and their ordered images.

@@ -1,0 +1,1 @@
+//! See issue 10; tests are added with the feature.
