@@ -12,6 +12,7 @@ use super::hub::Topic;
 use super::views::{MessageView, ReadPosition};
 use super::{ChatError, ChatService};
 use crate::storage::entities::{conversation, conversation_member, message, user};
+use crate::storage::migrations::CHANGED_MESSAGES_CONDITION;
 use crate::validation::FieldErrors;
 
 /// Where a member stands in one conversation.
@@ -85,6 +86,9 @@ impl ChatService {
             .filter(message::Column::ConversationId.eq(conversation))
             .filter(message::Column::ChangeSeq.gt(after))
             .filter(message::Column::Seq.lte(up_to_seq))
+            // Only edited or deleted messages are changes (the others the
+            // client has as sent); the index holds only those.
+            .filter(Expr::cust(CHANGED_MESSAGES_CONDITION))
             .order_by_asc(message::Column::ChangeSeq)
             .limit(limit)
             .all(&self.db)

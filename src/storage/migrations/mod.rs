@@ -21,6 +21,10 @@ mod m0014_account_deletion;
 mod m0015_avatars;
 mod m0016_revoked_logins_index;
 mod m0017_tailors;
+mod m0021_changed_messages_index;
+
+/// See m0021: the query for changed messages repeats the index's condition.
+pub use m0021_changed_messages_index::CONDITION as CHANGED_MESSAGES_CONDITION;
 
 pub struct Migrator;
 
@@ -45,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_avatars::Migration),
             Box::new(m0016_revoked_logins_index::Migration),
             Box::new(m0017_tailors::Migration),
+            Box::new(m0021_changed_messages_index::Migration),
         ]
     }
 }
