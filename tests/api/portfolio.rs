@@ -413,6 +413,28 @@ both_backends! {
         }
     }
 
+    async fn concurrent_edits_of_one_piece_leave_one_whole_image_list(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ade = tailor(&app, "ade").await;
+        let images: Vec<String> = futures_join_all((0..6).map(|_| image(&app, &ade))).await;
+        let item = piece(&app, &ade, "Agbada", &[&images[0]]).await;
+        let id = item["id"].as_str().unwrap();
+        // Ten edits at once, each replacing the images with a different list.
+        let lists: Vec<Value> = (0..10)
+            .map(|i| json!([images[i % 6], images[(i + 1) % 6], images[(i + 2) % 6]]))
+            .collect();
+        let answers = futures_join_all(lists.iter().enumerate().map(|(i, list)| {
+            let (app, ade) = (&app, &ade);
+            async move { patch(app, ade, id, json!({"image_ids": list, "title": format!("take {i}")})).await }
+        })).await;
+        for (status, body) in &answers {
+            assert_eq!(*status, StatusCode::OK, "{body}");
+        }
+        let shown = &portfolio(&app, &ade.id, "").await["results"][0];
+        let take: usize = shown["title"].as_str().unwrap().trim_start_matches("take ").parse().unwrap();
+        assert_eq!(shown["image_ids"], lists[take], "the last edit's title and its whole image list, never a mix");
+    }
+
     async fn a_portfolio_holds_at_most_two_hundred_pieces(backend) {
         let app = TestApp::spawn(backend).await;
         let ade = tailor(&app, "ade").await;
