@@ -14,6 +14,8 @@ mod measurements;
 mod portfolio;
 mod profiles;
 mod reviews;
+mod tailor_row;
+mod uploads;
 
 pub use error::TailorError;
 pub use profiles::insert_empty_profile;
