@@ -51,7 +51,7 @@ pub struct MeasurementView {
 
 /// One version of a profile as it was, never changed once written.
 #[derive(Debug, Serialize)]
-pub struct VersionView {
+pub struct MeasurementVersionView {
     /// What a commission will point at.
     pub id: Uuid,
     pub version: i32,
@@ -228,7 +228,7 @@ impl TailorService {
         id: Uuid,
         page: u64,
         page_size: u64,
-    ) -> Result<Option<Page<VersionView>>, TailorError> {
+    ) -> Result<Option<Page<MeasurementVersionView>>, TailorError> {
         owned_profile(&self.db, me.id, id).await?;
         let select = measurement_version::Entity::find()
             .filter(measurement_version::Column::ProfileId.eq(id));
@@ -417,9 +417,9 @@ fn view(row: measurement_profile::Model) -> MeasurementView {
     }
 }
 
-fn version_view(row: measurement_version::Model) -> VersionView {
+fn version_view(row: measurement_version::Model) -> MeasurementVersionView {
     let unit = Unit::parse(&row.unit).unwrap_or(Unit::Cm);
-    VersionView {
+    MeasurementVersionView {
         id: row.id,
         values: values_in(&row.values_mm, unit),
         version: row.version,

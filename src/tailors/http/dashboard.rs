@@ -45,7 +45,7 @@ pub struct CustomerView {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct CustomerPageBody {
+pub struct CustomerPage {
     pub count: u64,
     pub next: Option<String>,
     pub previous: Option<String>,
@@ -65,13 +65,13 @@ pub struct OrdersByStatus {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct OrderFigures {
+pub struct DashboardOrders {
     pub total: i64,
     pub by_status: OrdersByStatus,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Revenue {
+pub struct DashboardRevenue {
     /// The items of the tailor's delivered or completed orders delivered
     /// this calendar month (UTC), in kobo.
     pub kobo: i64,
@@ -81,7 +81,7 @@ pub struct Revenue {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct TailorRating {
+pub struct DashboardRating {
     /// Average of 1–5 stars, two decimals; 0 without reviews.
     pub average: f64,
     pub count: i64,
@@ -95,11 +95,11 @@ pub struct DashboardView {
     /// Products in the tailor's store (hidden ones included, deleted ones not).
     pub products: u64,
     /// Orders with the tailor's products.
-    pub orders: OrderFigures,
-    pub revenue_this_month: Revenue,
+    pub orders: DashboardOrders,
+    pub revenue_this_month: DashboardRevenue,
     /// Users following the tailor.
     pub followers: i64,
-    pub rating: TailorRating,
+    pub rating: DashboardRating,
 }
 
 /// Your customers (tailors): who ordered from you or chatted with you, each
@@ -107,7 +107,7 @@ pub struct DashboardView {
 #[utoipa::path(get, path = "/tailor/api/get-customers", tag = TAG, params(PageQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "One page of customers", body = CustomerPageBody),
+        (status = 200, description = "One page of customers", body = CustomerPage),
         (status = 403, description = "`permission_denied`: not a tailor", body = ErrorBody),
         (status = 404, description = "Invalid page", body = ErrorBody)))]
 async fn customers(
@@ -116,7 +116,7 @@ async fn customers(
     ApiQuery(query): ApiQuery<PageQuery>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-) -> Result<Json<CustomerPageBody>, ApiError> {
+) -> Result<Json<CustomerPage>, ApiError> {
     let request = PageRequest::parse(query.page.as_deref(), query.page_size.as_deref())?;
     let page = state
         .tailors
@@ -126,7 +126,7 @@ async fn customers(
     let users: Vec<_> = page.customers.iter().map(|c| c.user.clone()).collect();
     let mut avatars = state.auth.avatar_urls(&users).await?;
     let (next, previous) = PageLinks::new(&uri, &headers).neighbours(request, page.count);
-    Ok(Json(CustomerPageBody {
+    Ok(Json(CustomerPage {
         count: page.count,
         next,
         previous,
@@ -179,17 +179,17 @@ fn view(d: Dashboard) -> DashboardView {
     }
     DashboardView {
         products: d.products,
-        orders: OrderFigures {
+        orders: DashboardOrders {
             total: d.orders_total,
             by_status,
         },
-        revenue_this_month: Revenue {
+        revenue_this_month: DashboardRevenue {
             kobo: d.revenue_this_month_kobo,
             currency: crate::store::CURRENCY,
             month: d.month_start.format("%Y-%m").to_string(),
         },
         followers: d.followers,
-        rating: TailorRating {
+        rating: DashboardRating {
             average: d.rating_avg_centi as f64 / 100.0,
             count: d.rating_count,
         },

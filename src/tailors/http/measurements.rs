@@ -22,7 +22,7 @@ use crate::http::pagination::{PageLinks, PageRequest, invalid_page};
 use crate::state::AppState;
 use crate::store::http::PageQuery;
 use crate::tailors::measurements::table::{MEASURES, Unit};
-use crate::tailors::measurements::{MeasurementView, Page, VersionView};
+use crate::tailors::measurements::{MeasurementVersionView, MeasurementView, Page};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -45,11 +45,11 @@ pub struct MeasurementPage {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct VersionPage {
+pub struct MeasurementVersionPage {
     pub count: u64,
     pub next: Option<String>,
     pub previous: Option<String>,
-    pub results: Vec<VersionView>,
+    pub results: Vec<MeasurementVersionView>,
 }
 
 /// One standard measurement and the values the server accepts for it.
@@ -206,7 +206,7 @@ async fn delete_measurements(
 #[utoipa::path(get, path = "/tailor/api/measurements/{id}/history", tag = TAG,
     params(("id" = Uuid, Path, description = "Profile id"), PageQuery), security(("bearer" = [])),
     responses(
-        (status = 200, description = "One page of versions", body = VersionPage),
+        (status = 200, description = "One page of versions", body = MeasurementVersionPage),
         (status = 404, description = "No such profile of yours, or invalid page", body = ErrorBody)))]
 async fn measurement_history(
     State(state): State<AppState>,
@@ -215,7 +215,7 @@ async fn measurement_history(
     ApiQuery(query): ApiQuery<PageQuery>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-) -> Result<Json<VersionPage>, ApiError> {
+) -> Result<Json<MeasurementVersionPage>, ApiError> {
     let id = profile_id(&id)?;
     let request = PageRequest::parse(query.page.as_deref(), query.page_size.as_deref())?;
     let page = state
@@ -224,7 +224,7 @@ async fn measurement_history(
         .await?
         .ok_or_else(invalid_page)?;
     let (count, next, previous, results) = page_links(page, request, &uri, &headers);
-    Ok(Json(VersionPage {
+    Ok(Json(MeasurementVersionPage {
         count,
         next,
         previous,

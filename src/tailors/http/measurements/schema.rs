@@ -8,7 +8,7 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::tailors::measurements::table::{MEASURES, Measure, UNITS, Unit};
-use crate::tailors::measurements::{MeasurementView, NAME_MAX, NOTE_MAX, VersionView};
+use crate::tailors::measurements::{MeasurementVersionView, MeasurementView, NAME_MAX, NOTE_MAX};
 
 fn typed(kind: Type) -> ObjectBuilder {
     ObjectBuilder::new().schema_type(kind)
@@ -89,7 +89,7 @@ impl PartialSchema for MeasurementView {
 
 impl ToSchema for MeasurementView {}
 
-impl PartialSchema for VersionView {
+impl PartialSchema for MeasurementVersionView {
     fn schema() -> RefOr<Schema> {
         let object = profile_fields(typed(Type::Object))
             .description(Some(
@@ -101,7 +101,7 @@ impl PartialSchema for VersionView {
     }
 }
 
-impl ToSchema for VersionView {}
+impl ToSchema for MeasurementVersionView {}
 
 fn request(creating: bool) -> RefOr<Schema> {
     let mut name = typed(Type::String)
