@@ -224,7 +224,9 @@ async fn end_logins(txn: &DatabaseTransaction, id: Uuid) -> Result<(), StorageEr
 }
 
 /// Cart, favourites (each product's count follows, for exactly the rows
-/// deleted), last-seen time and pending emailed codes.
+/// deleted), follows (likewise), last-seen time, pending emailed codes, and
+/// the tailor side's personal rows: body measurements with every version,
+/// a tailor's profile (contact, location) and portfolio.
 async fn forget_personal_rows(
     txn: &DatabaseTransaction,
     account: &user::Model,
@@ -247,6 +249,8 @@ async fn forget_personal_rows(
             .exec(txn)
             .await?;
     }
+    crate::tailors::end_all_follows(txn, account.id).await?;
+    crate::tailors::forget_tailor_side(txn, account.id).await?;
     chat_presence::Entity::delete_many()
         .filter(chat_presence::Column::UserId.eq(account.id))
         .exec(txn)

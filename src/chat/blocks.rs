@@ -1,8 +1,11 @@
 //! Blocking: a blocked user cannot start a conversation with, or send to,
 //! the user who blocked them (nor the other way round while the block holds).
+//! A block also ends the follows between the two, both ways.
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait,
+};
 use uuid::Uuid;
 
 use super::views::BlockView;
@@ -37,17 +40,24 @@ impl ChatService {
             blocked_id: target.id,
             created_at: Utc::now(),
         };
+        // The block and the end of the follows between the two commit together.
+        let txn = self.db.begin().await?;
         let inserted = user_block::Entity::insert(user_block::ActiveModel {
             blocker_id: Set(row.blocker_id),
             blocked_id: Set(row.blocked_id),
             created_at: Set(row.created_at),
         })
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&txn)
         .await
         .map_err(StorageError::from);
         match inserted {
-            Ok(_) => Ok((BlockView::from(&row), true)),
+            Ok(_) => {
+                crate::tailors::end_follows_between(&txn, me.id, target.id).await?;
+                txn.commit().await?;
+                Ok((BlockView::from(&row), true))
+            }
             Err(StorageError::UniqueViolation(_)) => {
+                txn.rollback().await?;
                 let existing = user_block::Entity::find_by_id((me.id, target.id))
                     .one(&self.db)
                     .await?

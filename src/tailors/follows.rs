@@ -216,13 +216,57 @@ async fn move_followers_count(
     conn: &impl ConnectionTrait,
     followee: Uuid,
     by: i64,
-) -> Result<(), TailorError> {
+) -> Result<(), sea_orm::DbErr> {
     tailor_profile::Entity::update_many()
         .col_expr(
             tailor_profile::Column::FollowersCount,
             Expr::col(tailor_profile::Column::FollowersCount).add(by),
         )
         .filter(tailor_profile::Column::UserId.eq(followee))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends the follows between two users, both ways, with their counts: a
+/// block between them leaves neither following the other. Runs in the
+/// blocking transaction.
+pub async fn end_follows_between(
+    conn: &impl ConnectionTrait,
+    a: Uuid,
+    b: Uuid,
+) -> Result<(), sea_orm::DbErr> {
+    for (follower, followee) in [(a, b), (b, a)] {
+        let deleted = follow::Entity::delete_by_id((follower, followee))
+            .exec(conn)
+            .await?;
+        if deleted.rows_affected == 1 {
+            move_followers_count(conn, followee, -1).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Ends every follow of and by a deleted account, with the counts of the
+/// users it followed. Runs in the deletion's transaction.
+pub async fn end_all_follows(
+    conn: &impl ConnectionTrait,
+    account: Uuid,
+) -> Result<(), sea_orm::DbErr> {
+    let followed = follow::Entity::delete_many()
+        .filter(follow::Column::FollowerId.eq(account))
+        .exec_with_returning(conn)
+        .await?;
+    for row in followed {
+        move_followers_count(conn, row.followee_id, -1).await?;
+    }
+    follow::Entity::delete_many()
+        .filter(follow::Column::FolloweeId.eq(account))
+        .exec(conn)
+        .await?;
+    tailor_profile::Entity::update_many()
+        .col_expr(tailor_profile::Column::FollowersCount, Expr::value(0))
+        .filter(tailor_profile::Column::UserId.eq(account))
         .exec(conn)
         .await?;
     Ok(())

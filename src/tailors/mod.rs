@@ -18,6 +18,7 @@ mod tailor_row;
 mod uploads;
 
 pub use error::TailorError;
+pub use follows::{end_all_follows, end_follows_between};
 pub use profiles::insert_empty_profile;
 
 use sea_orm::DatabaseConnection;
@@ -31,4 +32,35 @@ impl TailorService {
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
     }
+}
+
+/// A deleted account's rows on the tailor side that are personal data: its
+/// measurement profiles and every version of them, its tailor profile and
+/// its portfolio (reviews it wrote or received stay, under "Deleted user",
+/// as product reviews do). Runs in the deletion's transaction.
+pub async fn forget_tailor_side(
+    conn: &impl sea_orm::ConnectionTrait,
+    account: uuid::Uuid,
+) -> Result<(), sea_orm::DbErr> {
+    use crate::storage::entities::{
+        measurement_profile, measurement_version, portfolio_item, tailor_profile,
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    measurement_version::Entity::delete_many()
+        .filter(measurement_version::Column::OwnerId.eq(account))
+        .exec(conn)
+        .await?;
+    measurement_profile::Entity::delete_many()
+        .filter(measurement_profile::Column::OwnerId.eq(account))
+        .exec(conn)
+        .await?;
+    portfolio_item::Entity::delete_many()
+        .filter(portfolio_item::Column::TailorId.eq(account))
+        .exec(conn)
+        .await?;
+    tailor_profile::Entity::delete_many()
+        .filter(tailor_profile::Column::UserId.eq(account))
+        .exec(conn)
+        .await?;
+    Ok(())
 }

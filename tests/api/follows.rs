@@ -170,7 +170,8 @@ both_backends! {
         let anonymous = app.get(&format!("/auth/api/users/{}/followers/", ade.id)).await;
         assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 
-        // A deleted account can no longer be followed (nor listed), but can be unfollowed.
+        // A deleted account can no longer be followed (nor listed); its
+        // follows ended with it, so unfollowing it changes nothing.
         let gone = app.verified_user("gone").await;
         assert_eq!(follow(&app, &bola, json!(gone.id)).await.0, StatusCode::OK);
         let deleted = app.client.delete(app.url("/auth/api/users/me/")).bearer_auth(&gone.access)
@@ -179,7 +180,56 @@ both_backends! {
         assert_eq!(follow(&app, &ade, json!(gone.id)).await.0, StatusCode::NOT_FOUND);
         assert_eq!(list(&app, &ade, &gone.id, "followers", "").await.0, StatusCode::NOT_FOUND);
         let (status, body) = unfollow(&app, &bola, json!(gone.id)).await;
-        assert_eq!((status, body["changed"].clone()), (StatusCode::OK, json!(true)));
+        assert_eq!((status, body["changed"].clone()), (StatusCode::OK, json!(false)));
+    }
+
+    async fn a_deleted_accounts_follows_end_with_it_and_counts_follow(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ade = tailor(&app, "ade").await;
+        let bola = app.verified_user("bola").await;
+        let gone = tailor(&app, "gone").await;
+        for (who, whom) in [(&bola, &ade), (&gone, &ade), (&bola, &gone), (&ade, &gone)] {
+            assert_eq!(follow(&app, who, json!(whom.id)).await.0, StatusCode::OK);
+        }
+        assert_eq!(followers_count(&app, &ade).await, 2);
+
+        let deleted = app.client.delete(app.url("/auth/api/users/me/")).bearer_auth(&gone.access)
+            .json(&json!({"password": PASSWORD})).send().await.unwrap();
+        assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+
+        assert_eq!(followers_count(&app, &ade).await, 1, "the deleted account's follow is gone");
+        let (_, followers) = list(&app, &ade, &ade.id, "followers", "").await;
+        assert_eq!(ids(&followers), [bola.id.as_str()]);
+        let (_, following) = list(&app, &bola, &bola.id, "following", "").await;
+        assert_eq!(ids(&following), [ade.id.as_str()], "no follow of a deleted account is left");
+        let (_, following) = list(&app, &ade, &ade.id, "following", "").await;
+        assert_eq!(following["count"], 0);
+    }
+
+    async fn a_block_ends_the_follows_between_the_two_both_ways(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ade = tailor(&app, "ade").await;
+        let bola = tailor(&app, "bola").await;
+        let chidi = app.verified_user("chidi").await;
+        for (who, whom) in [(&bola, &ade), (&ade, &bola), (&chidi, &ade), (&chidi, &bola)] {
+            assert_eq!(follow(&app, who, json!(whom.id)).await.0, StatusCode::OK);
+        }
+        let block = app.post_as(&ade.access, "/chat/api/block/", json!({"user_id": bola.id})).await;
+        assert_eq!(block.status(), StatusCode::CREATED);
+
+        assert_eq!(followers_count(&app, &ade).await, 1, "only chidi still follows ade");
+        assert_eq!(followers_count(&app, &bola).await, 1, "only chidi still follows bola");
+        let (_, following) = list(&app, &ade, &ade.id, "following", "").await;
+        assert_eq!(following["count"], 0);
+        let (_, following) = list(&app, &bola, &bola.id, "following", "").await;
+        assert_eq!(following["count"], 0);
+        let (_, following) = list(&app, &chidi, &chidi.id, "following", "").await;
+        assert_eq!(following["count"], 2, "others' follows are untouched");
+
+        // Blocking again changes nothing more.
+        let again = app.post_as(&ade.access, "/chat/api/block/", json!({"user_id": bola.id})).await;
+        assert!(again.status().is_success(), "{}", again.status());
+        assert_eq!(followers_count(&app, &ade).await, 1);
     }
 
     async fn a_block_either_way_refuses_the_follow(backend) {

@@ -169,6 +169,34 @@ both_backends! {
         let _ = db.close().await;
     }
 
+    async fn deleting_the_account_forgets_every_measurement_and_version(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ada = app.verified_user("ada").await;
+        let bola = app.verified_user("bola").await;
+        let (_, me) = create(&app, &ada, json!({"name": "Me", "chest": 90})).await;
+        let id = me["id"].as_str().unwrap().to_string();
+        assert_eq!(patch(&app, &ada, &id, json!({"chest": 91})).await.0, StatusCode::OK);
+        assert_eq!(create(&app, &bola, json!({"name": "Bola"})).await.0, StatusCode::CREATED);
+
+        let deleted = app.client.delete(app.url("/auth/api/users/me/")).bearer_auth(&ada.access)
+            .json(&json!({"password": crate::helpers::PASSWORD})).send().await.unwrap();
+        assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+
+        let db = Database::connect(&app.database.url).await.unwrap();
+        let count = |table: &'static str| {
+            let db = &db;
+            async move {
+                db.query_one(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    format!("SELECT COUNT(*) FROM {table}"),
+                )).await.unwrap().unwrap().try_get_by_index::<i64>(0).unwrap()
+            }
+        };
+        assert_eq!(count("measurement_profiles").await, 1, "only bola's profile is left");
+        assert_eq!(count("measurement_versions").await, 1, "and only its version");
+        let _ = db.close().await;
+    }
+
     async fn concurrent_changes_each_get_their_own_version(backend) {
         let app = TestApp::spawn(backend).await;
         let ada = app.verified_user("ada").await;
