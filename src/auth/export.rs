@@ -62,6 +62,8 @@ pub struct DataExport {
     pub uploads: Vec<ExportUpload>,
     /// When the user's last chat connection closed.
     pub last_seen_at: Option<DateTime<Utc>>,
+    /// Tailor profile, portfolio, follows, reviews of tailors, measurements.
+    pub tailor_side: crate::tailors::export::TailorSideExport,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -304,6 +306,7 @@ async fn collect(db: &impl ConnectionTrait, me: Uuid) -> Result<DataExport, Auth
             .one(db)
             .await?
             .map(|p| p.last_seen_at),
+        tailor_side: crate::tailors::export::export(db, me).await?,
     })
 }
 

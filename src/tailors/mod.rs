@@ -8,6 +8,7 @@
 mod customers;
 mod directory;
 mod error;
+pub mod export;
 mod follows;
 pub mod http;
 mod measurements;

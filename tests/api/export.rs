@@ -138,6 +138,41 @@ both_backends! {
         assert!(!text.contains("$argon2"));
     }
 
+    async fn the_export_holds_the_tailor_side_follows_reviews_and_measurements(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ada = app.verified_user_with("ada", json!({"role": "tailor"})).await;
+        let bola = app.verified_user("bola").await;
+        let chidi = app.verified_user("chidi").await;
+        for (who, whom) in [(&bola, &ada), (&ada, &bola), (&chidi, &ada)] {
+            let followed = app.post_as(&who.access, "/auth/api/follow/", json!({"user_id": whom.id})).await;
+            assert_eq!(followed.status(), StatusCode::OK);
+        }
+        let (status, me) = status_and_body(app.post_as(&bola.access, "/tailor/api/measurements/", json!({"name": "Me", "chest": 90})).await).await;
+        assert_eq!(status, StatusCode::CREATED, "{me}");
+        let patched = app.client.patch(app.url(&format!("/tailor/api/measurements/{}/", me["id"].as_str().unwrap())))
+            .bearer_auth(&bola.access).json(&json!({"chest": 91})).send().await.unwrap();
+        assert_eq!(patched.status(), StatusCode::OK);
+        let (status, _) = status_and_body(app.post_as(&chidi.access, "/tailor/api/measurements/", json!({"name": "Chidi", "waist": 80})).await).await;
+        assert_eq!(status, StatusCode::CREATED);
+
+        let (_, bolas) = export(&app, &bola).await;
+        let side = &bolas["tailor_side"];
+        assert_eq!(side["tailor_profile"], Value::Null, "a customer has no tailor profile");
+        assert_eq!(side["following"][0]["user_id"], ada.id.as_str());
+        assert_eq!(side["followers"][0]["user_id"], ada.id.as_str());
+        let measurements = side["measurements"].as_array().unwrap();
+        assert_eq!(measurements.len(), 1, "only bola's own: {side}");
+        assert_eq!(measurements[0]["values_mm"]["chest"], 910);
+        assert_eq!(measurements[0]["versions"].as_array().unwrap().len(), 2);
+        assert_eq!(measurements[0]["versions"][0]["values_mm"]["chest"], 900);
+
+        let (_, adas) = export(&app, &ada).await;
+        let side = &adas["tailor_side"];
+        assert!(side["tailor_profile"].is_object(), "{side}");
+        assert_eq!(side["followers"].as_array().unwrap().len(), 2);
+        assert_eq!(side["measurements"], json!([]));
+    }
+
     async fn exports_are_limited_per_user_and_need_a_login(backend) {
         let app = TestApp::spawn(backend).await;
         let kemi = app.verified_user("kemi").await;
