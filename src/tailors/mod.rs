@@ -20,7 +20,7 @@ mod reviews;
 
 pub use directory::{DirectoryPage, DirectoryQuery, TailorSummary};
 pub use error::TailorError;
-pub use profile_input::{ProfileInput, SKILLS, Skill};
+pub use profile_input::{ProfileInput, SKILLS, Skill, search_text_of, skills_column_of};
 pub use profiles::{
     OwnProfileView, PortfolioPreview, PublicProfileView, VerificationView, insert_empty_profile,
 };

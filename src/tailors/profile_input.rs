@@ -301,25 +301,36 @@ impl ProfileFields {
 
     /// Lower-cased business name, specialties and bio: what `q` searches.
     pub fn search_text(&self) -> String {
-        let mut text = self.business_name.clone().unwrap_or_default();
-        for tag in &self.specialties {
-            text.push(' ');
-            text.push_str(tag);
-        }
-        text.push(' ');
-        text.push_str(&self.bio);
-        text.to_lowercase()
+        search_text_of(self.business_name.as_deref(), &self.specialties, &self.bio)
     }
 
     /// `,bridal,menswear,`: one skill matches with `LIKE '%,bridal,%'`.
     pub fn skills_column(&self) -> String {
-        let mut column = String::from(",");
-        for skill in &self.skills {
-            column.push_str(skill);
-            column.push(',');
-        }
-        column
+        skills_column_of(&self.skills)
     }
+}
+
+/// The `search_text` column of a profile with these fields (also used by
+/// whatever writes profiles in bulk, such as the benchmark's seeding).
+pub fn search_text_of(business_name: Option<&str>, specialties: &[String], bio: &str) -> String {
+    let mut text = business_name.unwrap_or_default().to_string();
+    for tag in specialties {
+        text.push(' ');
+        text.push_str(tag);
+    }
+    text.push(' ');
+    text.push_str(bio);
+    text.to_lowercase()
+}
+
+/// The `skills` column for these skills (`,a,b,`).
+pub fn skills_column_of(skills: &[String]) -> String {
+    let mut column = String::from(",");
+    for skill in skills {
+        column.push_str(skill);
+        column.push(',');
+    }
+    column
 }
 
 pub fn skills_of(column: &str) -> Vec<String> {
