@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use super::directory_cache::Candidate;
 pub use super::directory_filters::DirectoryQuery;
-use super::directory_filters::{Ordering, bounding_box, haversine_km, parse};
+use super::directory_filters::{Near, Ordering, bounding_box, haversine_km, parse};
 use super::profile_input::skills_of;
 use super::profiles::rating_of;
 use super::{TailorError, TailorService};
@@ -107,23 +107,21 @@ impl TailorService {
                 let mut candidates = listed(filters.condition.add(bounding_box(near)));
                 candidates.columns(CANDIDATE_COLUMNS.map(|c| (tailor_profile::Entity, c)));
                 let statement = StatementBuilder::build(&candidates, &backend);
-                let in_box = self
+                // The circle, sorted, is what is remembered: a page then costs
+                // a slice and one statement for its own rows.
+                let key = format!(
+                    "{statement} @ {},{} r {} by {:?}",
+                    near.lat, near.lng, near.radius_km, filters.ordering
+                );
+                let inside = self
                     .cache
-                    .candidates(statement.to_string(), async {
-                        let rows = Candidate::find_by_statement(statement.clone())
+                    .circle(key, async {
+                        let in_box = Candidate::find_by_statement(statement.clone())
                             .all(&self.db)
                             .await?;
-                        Ok(Arc::new(rows))
+                        Ok(Arc::new(circle(in_box, near, filters.ordering)))
                     })
                     .await?;
-                let mut inside: Vec<(f64, &Candidate)> = in_box
-                    .iter()
-                    .filter_map(|c| {
-                        let d = haversine_km(near.lat, near.lng, c.latitude?, c.longitude?);
-                        (d <= near.radius_km).then_some((d, c))
-                    })
-                    .collect();
-                inside.sort_by(|a, b| compare(filters.ordering, a, b));
                 let count = inside.len() as u64;
                 let Some(offset) = crate::storage::page_offset(page, page_size, count) else {
                     return Ok(None);
@@ -132,7 +130,7 @@ impl TailorService {
                     .iter()
                     .skip(offset as usize)
                     .take(page_size as usize)
-                    .map(|(d, c)| (c.user_id, *d))
+                    .copied()
                     .collect();
                 if chosen.is_empty() {
                     return Ok(Some(DirectoryPage {
@@ -350,11 +348,25 @@ fn order_by(select: &mut SelectStatement, ordering: Ordering) {
     }
 }
 
+/// The profiles of the box inside the circle, with their distance, in the
+/// order asked for: what near-me pages through.
+fn circle(in_box: Vec<Candidate>, near: Near, ordering: Ordering) -> Vec<(Uuid, f64)> {
+    let mut inside: Vec<(f64, Candidate)> = in_box
+        .into_iter()
+        .filter_map(|c| {
+            let d = haversine_km(near.lat, near.lng, c.latitude?, c.longitude?);
+            (d <= near.radius_km).then_some((d, c))
+        })
+        .collect();
+    inside.sort_by(|(da, a), (db, b)| compare(ordering, (*da, a), (*db, b)));
+    inside.into_iter().map(|(d, c)| (c.user_id, d)).collect()
+}
+
 /// The same orders in memory, for near-me; distance is nearest first.
-fn compare(ordering: Ordering, (da, a): &(f64, &Candidate), (db, b): &(f64, &Candidate)) -> Cmp {
+fn compare(ordering: Ordering, (da, a): (f64, &Candidate), (db, b): (f64, &Candidate)) -> Cmp {
     let by_id_desc = || b.user_id.cmp(&a.user_id);
     match ordering {
-        Ordering::Distance => da.total_cmp(db).then_with(|| a.user_id.cmp(&b.user_id)),
+        Ordering::Distance => da.total_cmp(&db).then_with(|| a.user_id.cmp(&b.user_id)),
         Ordering::Rating => b
             .rating_avg_centi
             .cmp(&a.rating_avg_centi)

@@ -1,8 +1,10 @@
 //! Short-lived memory of what the directory's expensive statements
-//! answered: the count of a filtered listing, and the rows of a near-me box.
+//! answered: the count of a filtered listing, and the profiles inside a
+//! near-me circle.
 //! Counting thousands of profiles, or reading every profile in a city's box,
 //! on every page request would cost most of the directory's throughput (the
-//! catalog made the same finding for its counts).
+//! catalog made the same finding for its counts). A near-me circle is kept
+//! as the sorted ids and distances of the profiles inside it.
 //!
 //! An entry serves for `TTL` and until a profile write through this process
 //! (`TailorService::directory_changed`); writes elsewhere (another instance,
@@ -22,10 +24,13 @@ use uuid::Uuid;
 
 use super::{TailorError, TailorService};
 
+/// Ids and distances (km) of the profiles inside a near-me circle, sorted.
+pub type Circle = Arc<Vec<(Uuid, f64)>>;
+
 const TTL: Duration = Duration::from_secs(2);
 const MAX_COUNTS: usize = 10_000;
-/// Boxes hold up to every listed profile each: few of them are kept.
-const MAX_BOXES: usize = 256;
+/// A circle holds up to every listed profile (24 bytes each): few are kept.
+const MAX_CIRCLES: usize = 256;
 
 /// A profile inside a near-me box: its position and its sort keys.
 #[derive(Debug, Clone, FromQueryResult)]
@@ -46,7 +51,7 @@ pub struct DirectoryCache {
     /// Bumped by every profile write here; older entries are not used.
     version: AtomicU64,
     counts: Mutex<HashMap<String, Entry<u64>>>,
-    boxes: Mutex<HashMap<String, Entry<Arc<Vec<Candidate>>>>>,
+    circles: Mutex<HashMap<String, Entry<Circle>>>,
 }
 
 struct Entry<T> {
@@ -70,13 +75,14 @@ impl DirectoryCache {
         self.remember(&self.counts, MAX_COUNTS, key, load).await
     }
 
-    /// The rows answered by the near-me statement `key`.
-    pub async fn candidates(
+    /// A near-me circle (ids and distances, sorted) for its statement,
+    /// point, radius and order `key`.
+    pub async fn circle(
         &self,
         key: String,
-        load: impl Future<Output = Result<Arc<Vec<Candidate>>, TailorError>>,
-    ) -> Result<Arc<Vec<Candidate>>, TailorError> {
-        self.remember(&self.boxes, MAX_BOXES, key, load).await
+        load: impl Future<Output = Result<Circle, TailorError>>,
+    ) -> Result<Circle, TailorError> {
+        self.remember(&self.circles, MAX_CIRCLES, key, load).await
     }
 
     async fn remember<T: Clone>(
