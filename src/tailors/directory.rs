@@ -283,37 +283,52 @@ fn summary_select(condition: Condition) -> SelectStatement {
     select
 }
 
-/// The stored name of the first image of the tailor's portfolio (first item
-/// by position that has an image), as a scalar subquery: the page's covers
-/// come in the page's own statement, one index probe each.
+/// The stored name of the first image of the tailor's portfolio (the first
+/// item by position that has an image; its first image), as a scalar
+/// subquery: the page's covers come in the page's own statement. Written as
+/// nested lookups, each one walk of an index that stops at its first row,
+/// rather than a join of all the tailor's images sorted to keep one. "Has an
+/// image" is `(SELECT 1 ... LIMIT 1) IS NOT NULL`, not EXISTS, which
+/// PostgreSQL may plan as a hash over every image (see `store::browse`).
 fn cover_image_name() -> SimpleExpr {
-    let (item, image, media) = (
-        portfolio_item::Entity,
-        portfolio_image::Entity,
-        media::Entity,
-    );
+    let (image, media) = (portfolio_image::Entity, media::Entity);
+    let (item, any_image) = (Alias::new("cover_item"), Alias::new("cover_any"));
+    let has_image = Query::select()
+        .expr(Expr::val(1))
+        .from_as(image, any_image.clone())
+        .and_where(
+            Expr::col((any_image, portfolio_image::Column::ItemId))
+                .equals((item.clone(), portfolio_item::Column::Id)),
+        )
+        .limit(1)
+        .to_owned();
+    let first_item = Query::select()
+        .column((item.clone(), portfolio_item::Column::Id))
+        .from_as(portfolio_item::Entity, item.clone())
+        .and_where(
+            Expr::col((item.clone(), portfolio_item::Column::TailorId))
+                .equals((tailor_profile::Entity, tailor_profile::Column::UserId)),
+        )
+        .and_where(Expr::expr(subquery(has_image)).is_not_null())
+        .order_by((item, portfolio_item::Column::Position), Order::Asc)
+        .limit(1)
+        .to_owned();
     let first = Query::select()
         .column((media, media::Column::Name))
-        .from(item)
-        .inner_join(
-            image,
-            Expr::col((image, portfolio_image::Column::ItemId))
-                .equals((item, portfolio_item::Column::Id)),
-        )
+        .from(image)
         .inner_join(
             media,
             Expr::col((media, media::Column::Id)).equals((image, portfolio_image::Column::MediaId)),
         )
-        .and_where(
-            Expr::col((item, portfolio_item::Column::TailorId))
-                .equals((tailor_profile::Entity, tailor_profile::Column::UserId)),
-        )
-        .order_by((item, portfolio_item::Column::Position), Order::Asc)
-        .order_by((item, portfolio_item::Column::Id), Order::Asc)
+        .and_where(Expr::col((image, portfolio_image::Column::ItemId)).eq(subquery(first_item)))
         .order_by((image, portfolio_image::Column::Position), Order::Asc)
         .limit(1)
         .to_owned();
-    SimpleExpr::SubQuery(None, Box::new(first.into_sub_query_statement()))
+    subquery(first)
+}
+
+fn subquery(select: SelectStatement) -> SimpleExpr {
+    SimpleExpr::SubQuery(None, Box::new(select.into_sub_query_statement()))
 }
 
 /// SQL order for the orderings SQL can do (all but distance); the user id

@@ -12,6 +12,8 @@ use atelier::storage::entities::tailor_profile;
 use crate::avatar::set_avatar;
 use crate::both_backends;
 use crate::helpers::{PASSWORD, TestApp, TestUser, body_of, create_superuser, status_and_body};
+use crate::media::{JPEG, upload};
+use crate::tailor_profiles::add_portfolio_item;
 
 /// Lagos Island, where the customer stands.
 const LAGOS: &str = "6.5244,3.3792";
@@ -322,5 +324,29 @@ both_backends! {
             assert_eq!(page["count"], expected[which], "{}", queries[which]);
             assert_eq!(page["results"].as_array().unwrap().len(), expected[which]);
         }
+    }
+
+    async fn the_cover_is_the_first_image_of_the_portfolio(backend) {
+        let app = TestApp::spawn(backend).await;
+        let [adire, kano, ..] = five_tailors(&app).await;
+        let db = database(&app).await;
+        let mut urls = Vec::new();
+        let mut ids = Vec::new();
+        for i in 0..3 {
+            let (status, image) = upload(&app, &adire, &format!("w{i}.jpg"), JPEG).await;
+            assert_eq!(status, StatusCode::CREATED);
+            urls.push(image["url"].as_str().unwrap().to_string());
+            ids.push(image["id"].as_str().unwrap().to_string());
+        }
+        // The first item has no image yet; the second's first image is the cover.
+        add_portfolio_item(&db, &adire.id, 3, "Later", &[&ids[2]]).await;
+        add_portfolio_item(&db, &adire.id, 1, "Sketch", &[]).await;
+        add_portfolio_item(&db, &adire.id, 2, "Agbada", &[&ids[1], &ids[0]]).await;
+        let page = list(&app, "q=adire").await;
+        assert_eq!(page["results"][0]["cover_image"], urls[1].as_str());
+        let near = list(&app, &format!("near={LAGOS}&radius_km=10")).await;
+        assert_eq!(near["results"][0]["cover_image"], urls[1].as_str());
+        let kano_page = list(&app, "q=kano").await;
+        assert_eq!(kano_page["results"][0]["cover_image"], Value::Null, "{}", kano.id);
     }
 }

@@ -43,11 +43,12 @@ async fn staff_token(app: &TestApp) -> String {
 
 /// The test's own connection to the server's database, for the rows other
 /// areas' endpoints would write (follows, portfolio items).
-async fn database(app: &TestApp) -> DatabaseConnection {
+pub async fn database(app: &TestApp) -> DatabaseConnection {
     Database::connect(&app.database.url).await.unwrap()
 }
 
-async fn add_portfolio_item(
+/// A portfolio item with these images, as the portfolio endpoints store it.
+pub async fn add_portfolio_item(
     db: &DatabaseConnection,
     tailor: &str,
     position: i32,
