@@ -29,6 +29,8 @@ pub use error::AuthError;
 pub use export::{DataExport, EXPORTS_PER_HOUR};
 pub use password::Passwords;
 pub use recovery::{PasswordChange, ResetConfirmation};
+/// The phone rule, for other areas' phone fields (tailor profiles).
+pub use rules::check_phone;
 pub use service::{AuthService, SessionWatcher};
 pub use session::{Credentials, TokenPair};
 

@@ -7,31 +7,42 @@
 
 mod customers;
 mod directory;
+mod directory_cache;
+mod directory_filters;
 mod error;
 pub mod export;
 mod follows;
 pub mod http;
 mod measurements;
 mod portfolio;
+mod profile_input;
 mod profiles;
 mod reviews;
 mod tailor_row;
 mod uploads;
 
+pub use directory::{DirectoryPage, DirectoryQuery, TailorSummary};
 pub use error::TailorError;
 pub use follows::{end_all_follows, end_follows_between};
-pub use profiles::insert_empty_profile;
+pub use profile_input::{ProfileInput, SKILLS, Skill, search_text_of, skills_column_of};
+pub use profiles::{
+    OwnProfileView, PortfolioPreview, PublicProfileView, VerificationView, insert_empty_profile,
+};
 
 use sea_orm::DatabaseConnection;
 
 pub struct TailorService {
-    #[allow(dead_code)] // read by the features landing on this skeleton
     db: DatabaseConnection,
+    /// Recent directory counts and near-me boxes (see `directory_cache`).
+    cache: directory_cache::DirectoryCache,
 }
 
 impl TailorService {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            cache: Default::default(),
+        }
     }
 }
 

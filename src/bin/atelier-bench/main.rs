@@ -6,7 +6,8 @@
 //! workers and print throughput and latency percentiles per scenario.
 //! `atelier-bench storm` fires one checkout per customer at the same moment
 //! on a few hot variants and checks the stock afterwards. `atelier-bench chat`
-//! holds thousands of chat sockets and measures delivery.
+//! holds thousands of chat sockets and measures delivery. `atelier-bench
+//! tailors` seeds a directory of tailors and measures its searches.
 
 mod api;
 mod catalog;
@@ -19,6 +20,7 @@ mod server;
 mod shop;
 mod stats;
 mod storm;
+mod tailors;
 mod target;
 
 use std::path::Path;
@@ -94,6 +96,9 @@ enum BenchCommand {
     /// Live chat: thousands of sockets in pairs, each sending every second.
     #[command(long_about = chat::LONG_ABOUT)]
     Chat(chat::ChatArgs),
+    /// The tailor directory: seeds tailors, portfolios and reviews, then a search mix.
+    #[command(long_about = tailors::LONG_ABOUT)]
+    Tailors(tailors::TailorsArgs),
 }
 
 #[derive(Args)]
@@ -147,6 +152,7 @@ async fn main() -> ExitCode {
         BenchCommand::Shop(args) => shop::bench_shop(args).await,
         BenchCommand::Storm(args) => storm::bench_storm(args).await,
         BenchCommand::Chat(args) => chat::bench_chat(args).await,
+        BenchCommand::Tailors(args) => tailors::bench_tailors(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -27,6 +27,14 @@ pub struct TargetArgs {
     database_url: Option<String>,
 }
 
+impl TargetArgs {
+    /// --database-url: the database of the server the bench starts (`None`:
+    /// its SQLite default in the data folder), for benches that seed it.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
+    }
+}
+
 /// Runs `bench` with an HTTP client for `connections` concurrent requests,
 /// the API and the outbox folder of the target; see `on_target`.
 pub async fn with_target(

@@ -21,6 +21,7 @@ mod m0014_account_deletion;
 mod m0015_avatars;
 mod m0016_revoked_logins_index;
 mod m0017_tailors;
+mod m0018_tailor_directory_indexes;
 mod m0019_portfolio_positions;
 mod m0021_changed_messages_index;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_avatars::Migration),
             Box::new(m0016_revoked_logins_index::Migration),
             Box::new(m0017_tailors::Migration),
+            Box::new(m0018_tailor_directory_indexes::Migration),
             Box::new(m0019_portfolio_positions::Migration),
             Box::new(m0021_changed_messages_index::Migration),
         ]

@@ -11,7 +11,6 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::AppState;
 
-#[allow(dead_code)] // used by the handlers landing on this skeleton
 pub(crate) const TAG: &str = "tailors";
 
 pub fn routes() -> OpenApiRouter<AppState> {
