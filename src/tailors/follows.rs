@@ -212,17 +212,34 @@ async fn block_between(
 
 /// `followers_count ± 1` in one statement on the followee's profile (only
 /// tailors have one; for anyone else nothing changes).
+///
+/// The followee's user row is taken first, as opening a tailor profile does
+/// (its role change): a profile being opened either counted this follow's
+/// row already, or is committed by the time the count moves here. Without it
+/// a follow racing the opening could be missed on PostgreSQL (the count saw
+/// no row, the `+ 1` no profile).
 async fn move_followers_count(
     conn: &impl ConnectionTrait,
     followee: Uuid,
     by: i64,
 ) -> Result<(), sea_orm::DbErr> {
+    hold_user_row(conn, followee).await?;
     tailor_profile::Entity::update_many()
         .col_expr(
             tailor_profile::Column::FollowersCount,
             Expr::col(tailor_profile::Column::FollowersCount).add(by),
         )
         .filter(tailor_profile::Column::UserId.eq(followee))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// A no-op update of a user's row: its lock, to the end of the transaction.
+async fn hold_user_row(conn: &impl ConnectionTrait, id: Uuid) -> Result<(), sea_orm::DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::Role, Expr::col(user::Column::Role).into())
+        .filter(user::Column::Id.eq(id))
         .exec(conn)
         .await?;
     Ok(())
@@ -236,6 +253,11 @@ pub async fn end_follows_between(
     a: Uuid,
     b: Uuid,
 ) -> Result<(), sea_orm::DbErr> {
+    // Both users' rows in one order, so that two blocks between the same
+    // pair cannot each hold one and wait for the other.
+    for id in [a.min(b), a.max(b)] {
+        hold_user_row(conn, id).await?;
+    }
     for (follower, followee) in [(a, b), (b, a)] {
         let deleted = follow::Entity::delete_by_id((follower, followee))
             .exec(conn)

@@ -245,14 +245,14 @@ impl TailorService {
         insert_empty_profile(&txn, customer.id, now).await?;
         write_fields(&txn, customer.id, &fields, now).await?;
         // Follows (and, in principle, reviews) may predate the profile: the
-        // summaries start from what the tables say.
+        // summaries start from what the tables say. A follow or unfollow
+        // changing the count takes this user's row first (see
+        // `follows::move_followers_count`), which the role change above
+        // holds: it either committed before this count, or waits and then
+        // moves the count of the profile committed here.
         refresh_followers(&txn, customer.id).await?;
         refresh_rating(&txn, customer.id).await?;
         txn.commit().await?;
-        // A follow committed while the transaction ran (PostgreSQL's
-        // snapshot could not see it, and its `+ 1` found no profile yet):
-        // recounted once more now that the profile is visible to everyone.
-        refresh_followers(&self.db, customer.id).await?;
         self.directory_changed();
         tracing::info!(user_id = %customer.id, "tailor profile opened");
         let mut owner = customer.clone();

@@ -204,6 +204,36 @@ both_backends! {
         assert_eq!(profile["business_name"], "Adire House");
     }
 
+    async fn follows_racing_the_opening_of_a_profile_are_all_counted(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ngozi = app.verified_user("ngozi").await;
+        let mut fans = Vec::new();
+        for i in 0..12 {
+            fans.push(app.verified_user(&format!("fan{i}")).await);
+        }
+        // Half follow before, the other half (and unfollows of the first
+        // half's first two) while she opens her profile.
+        for fan in &fans[..6] {
+            let followed = app.post_as(&fan.access, "/auth/api/follow/", json!({"user_id": ngozi.id})).await;
+            assert_eq!(followed.status(), StatusCode::OK);
+        }
+        let follows = fans[6..].iter().map(|fan| app.post_as(&fan.access, "/auth/api/follow/", json!({"user_id": ngozi.id})));
+        let unfollows = fans[..2].iter().map(|fan| app.post_as(&fan.access, "/auth/api/unfollow/", json!({"user_id": ngozi.id})));
+        let open = app.post_as(&ngozi.access, "/tailor/api/create/", full_profile());
+        let (opened, followed, unfollowed) = tokio::join!(
+            open,
+            futures_util::future::join_all(follows),
+            futures_util::future::join_all(unfollows),
+        );
+        assert_eq!(opened.status(), StatusCode::CREATED);
+        assert!(followed.iter().chain(&unfollowed).all(|r| r.status() == StatusCode::OK));
+
+        let (_, profile) = me(&app, &ngozi).await;
+        let followers = body_of(app.get_as(&ngozi.access, &format!("/auth/api/users/{}/followers/", ngozi.id)).await).await;
+        assert_eq!(followers["count"], 10);
+        assert_eq!(profile["followers_count"], 10, "the count is what the follows say");
+    }
+
     async fn the_owner_edits_fields_and_null_clears_them(backend) {
         let app = TestApp::spawn(backend).await;
         let ade = tailor(&app, "ade").await;
