@@ -3,6 +3,7 @@
 
 pub mod entities;
 pub mod migrations;
+mod queries;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 
 pub use migrations::Migrator;
+pub use queries::{rating_summary, subquery};
 
 /// What the domain layer needs to know about a storage failure.
 #[derive(Debug, thiserror::Error)]

@@ -3,7 +3,7 @@
 //! taking the product's row, so it cannot drift under any interleaving.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict, Query, SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, TransactionTrait,
@@ -222,31 +222,19 @@ async fn lock_product(conn: &impl ConnectionTrait, product_id: Uuid) -> Result<b
 /// Recomputes count and average from the reviews themselves, in one
 /// statement (the average in hundredths, rounded half up).
 async fn refresh_rating(conn: &impl ConnectionTrait, product_id: Uuid) -> Result<(), StoreError> {
-    let of_product = || {
+    let (count, average_centi) = crate::storage::rating_summary(
         Query::select()
             .from(review::Entity)
             .and_where(Expr::col((review::Entity, review::Column::ProductId)).eq(product_id))
-            .to_owned()
-    };
-    let count = of_product()
-        .expr(Expr::col(review::Column::Id).count())
-        .to_owned();
-    let average_centi = of_product()
-        .expr(Expr::cust(
-            "COALESCE((SUM(rating) * 100 + COUNT(*) / 2) / NULLIF(COUNT(*), 0), 0)",
-        ))
-        .to_owned();
+            .to_owned(),
+    );
     product::Entity::update_many()
-        .col_expr(product::Column::RatingCount, subquery(count))
-        .col_expr(product::Column::RatingAvgCenti, subquery(average_centi))
+        .col_expr(product::Column::RatingCount, count)
+        .col_expr(product::Column::RatingAvgCenti, average_centi)
         .filter(product::Column::Id.eq(product_id))
         .exec(conn)
         .await?;
     Ok(())
-}
-
-fn subquery(select: SelectStatement) -> SimpleExpr {
-    SimpleExpr::SubQuery(None, Box::new(select.into_sub_query_statement()))
 }
 
 fn view(r: review::Model, username: &str, avatar: Option<String>) -> ReviewView {

@@ -30,6 +30,7 @@ use super::profile_input::skills_of;
 use super::profiles::rating_of;
 use super::{TailorError, TailorService};
 use crate::storage::entities::{media, portfolio_image, portfolio_item, tailor_profile, user};
+use crate::storage::subquery;
 use crate::store::RatingSummary;
 
 /// A tailor as the directory lists them.
@@ -325,10 +326,6 @@ fn cover_image_name() -> SimpleExpr {
         .limit(1)
         .to_owned();
     subquery(first)
-}
-
-fn subquery(select: SelectStatement) -> SimpleExpr {
-    SimpleExpr::SubQuery(None, Box::new(select.into_sub_query_statement()))
 }
 
 /// SQL order for the orderings SQL can do (all but distance); the user id

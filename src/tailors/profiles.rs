@@ -5,7 +5,7 @@
 //! "user id" name the same thing everywhere in the API.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, OnConflict, Order, Query, SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{Alias, Expr, OnConflict, Order, Query, SimpleExpr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
     PaginatorTrait, QueryFilter, StatementBuilder, TransactionTrait,
@@ -18,8 +18,9 @@ use uuid::Uuid;
 use super::profile_input::{ProfileFields, ProfileInput, json_list, skills_of};
 use super::{TailorError, TailorService};
 use crate::storage::entities::{
-    follow, media, order, portfolio_image, portfolio_item, tailor_profile, tailor_review, user,
+    follow, media, order, portfolio_image, portfolio_item, tailor_profile, user,
 };
+use crate::storage::subquery;
 use crate::store::RatingSummary;
 use crate::validation::{FieldErrors, REQUIRED};
 
@@ -251,7 +252,7 @@ impl TailorService {
         // holds: it either committed before this count, or waits and then
         // moves the count of the profile committed here.
         refresh_followers(&txn, customer.id).await?;
-        refresh_rating(&txn, customer.id).await?;
+        super::reviews::refresh_rating(&txn, customer.id).await?;
         txn.commit().await?;
         self.directory_changed();
         tracing::info!(user_id = %customer.id, "tailor profile opened");
@@ -518,38 +519,6 @@ async fn refresh_followers(conn: &impl ConnectionTrait, tailor: Uuid) -> Result<
         .exec(conn)
         .await?;
     Ok(())
-}
-
-/// Count and average (hundredths, rounded half up) from the tailor's reviews.
-async fn refresh_rating(conn: &impl ConnectionTrait, tailor: Uuid) -> Result<(), TailorError> {
-    let of_tailor = || {
-        Query::select()
-            .from(tailor_review::Entity)
-            .and_where(Expr::col(tailor_review::Column::TailorId).eq(tailor))
-            .to_owned()
-    };
-    let count = of_tailor()
-        .expr(Expr::col(tailor_review::Column::Id).count())
-        .to_owned();
-    let average_centi = of_tailor()
-        .expr(Expr::cust(
-            "COALESCE((SUM(rating) * 100 + COUNT(*) / 2) / NULLIF(COUNT(*), 0), 0)",
-        ))
-        .to_owned();
-    tailor_profile::Entity::update_many()
-        .col_expr(tailor_profile::Column::RatingCount, subquery(count))
-        .col_expr(
-            tailor_profile::Column::RatingAvgCenti,
-            subquery(average_centi),
-        )
-        .filter(tailor_profile::Column::UserId.eq(tailor))
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
-fn subquery(select: SelectStatement) -> SimpleExpr {
-    SimpleExpr::SubQuery(None, Box::new(select.into_sub_query_statement()))
 }
 
 /// The stored name of a portfolio item's first image, as a scalar subquery

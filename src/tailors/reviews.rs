@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict, Query, SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, TransactionTrait,
@@ -330,35 +330,23 @@ async fn find_review(
 
 /// Recomputes count and average from the reviews themselves, in one
 /// statement (the average in hundredths, rounded half up).
-async fn refresh_rating(conn: &impl ConnectionTrait, tailor_id: Uuid) -> Result<(), TailorError> {
-    let of_tailor = || {
+pub(super) async fn refresh_rating(
+    conn: &impl ConnectionTrait,
+    tailor_id: Uuid,
+) -> Result<(), TailorError> {
+    let (count, average_centi) = crate::storage::rating_summary(
         Query::select()
             .from(tailor_review::Entity)
             .and_where(
                 Expr::col((tailor_review::Entity, tailor_review::Column::TailorId)).eq(tailor_id),
             )
-            .to_owned()
-    };
-    let count = of_tailor()
-        .expr(Expr::col(tailor_review::Column::Id).count())
-        .to_owned();
-    let average_centi = of_tailor()
-        .expr(Expr::cust(
-            "COALESCE((SUM(rating) * 100 + COUNT(*) / 2) / NULLIF(COUNT(*), 0), 0)",
-        ))
-        .to_owned();
+            .to_owned(),
+    );
     tailor_profile::Entity::update_many()
-        .col_expr(tailor_profile::Column::RatingCount, subquery(count))
-        .col_expr(
-            tailor_profile::Column::RatingAvgCenti,
-            subquery(average_centi),
-        )
+        .col_expr(tailor_profile::Column::RatingCount, count)
+        .col_expr(tailor_profile::Column::RatingAvgCenti, average_centi)
         .filter(tailor_profile::Column::UserId.eq(tailor_id))
         .exec(conn)
         .await?;
     Ok(())
-}
-
-fn subquery(select: SelectStatement) -> SimpleExpr {
-    SimpleExpr::SubQuery(None, Box::new(select.into_sub_query_statement()))
 }
