@@ -469,10 +469,21 @@ fn phone(e: &mut FieldErrors, v: &Value) -> Option<String> {
     }
 }
 
+/// Longest list any profile field reads: checked before the items are, so
+/// a hostile list costs no more than a fair one (and answers one message).
+const MAX_LIST_ITEMS: usize = 50;
+
 /// A list of strings, or the error for anything else; `null` is empty.
 fn strings(e: &mut FieldErrors, field: &str, v: &Value) -> Option<Vec<String>> {
     match v {
         Value::Null => Some(Vec::new()),
+        Value::Array(items) if items.len() > MAX_LIST_ITEMS => {
+            e.add(
+                field,
+                format!("Ensure this field has no more than {MAX_LIST_ITEMS} elements."),
+            );
+            None
+        }
         Value::Array(items) => {
             let mut out = Vec::with_capacity(items.len());
             for item in items {
@@ -535,19 +546,18 @@ fn tags(e: &mut FieldErrors, field: &str, v: &Value) -> Vec<String> {
     let Some(given) = strings(e, field, v) else {
         return Vec::new();
     };
-    let mut kept: Vec<String> = Vec::new();
-    for tag in given.into_iter().filter(|t| !t.is_empty()) {
-        if tag.chars().count() > MAX_TAG {
-            e.add(
-                field,
-                format!("Each item must have at most {MAX_TAG} characters."),
-            );
-            continue;
-        }
-        if !kept.iter().any(|k| k.to_lowercase() == tag.to_lowercase()) {
-            kept.push(tag);
-        }
+    if given.iter().any(|tag| tag.chars().count() > MAX_TAG) {
+        e.add(
+            field,
+            format!("Each item must have at most {MAX_TAG} characters."),
+        );
+        return Vec::new();
     }
+    let mut seen = std::collections::HashSet::new();
+    let kept: Vec<String> = given
+        .into_iter()
+        .filter(|tag| !tag.is_empty() && seen.insert(tag.to_lowercase()))
+        .collect();
     if kept.len() > MAX_TAGS {
         e.add(
             field,

@@ -322,6 +322,16 @@ both_backends! {
             assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {errors}");
             assert!(errors[field].is_array(), "{body}: {errors}");
         }
+        // A huge list is refused whole, with one message, before its items are read.
+        for field in ["specialties", "languages", "skills"] {
+            let many: Vec<String> = (0..5_000).map(|i| format!("tag {i} {}", "y".repeat(40))).collect();
+            let (status, errors) = patch(&app, &ade.access, "/tailor/api/me/", json!({field: many})).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{field}");
+            assert_eq!(errors[field].as_array().unwrap().len(), 1, "{field}: one message");
+        }
+        let long_tags = vec!["z".repeat(41); 8];
+        let (_, errors) = patch(&app, &ade.access, "/tailor/api/me/", json!({"specialties": long_tags})).await;
+        assert_eq!(errors["specialties"].as_array().unwrap().len(), 1, "{errors}");
         // Several at once are reported together.
         let (status, errors) = patch(&app, &ade.access, "/tailor/api/me/", json!({"latitude": -95, "price_from": -5, "skills": ["x"]})).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
