@@ -22,6 +22,8 @@ pub struct Api {
     pub catalog: String,
     pub cart_items: String,
     pub checkout: String,
+    /// The old chat app's send: `POST /chat/api/create/`.
+    pub chat_send: String,
 }
 
 impl Api {
@@ -39,11 +41,16 @@ impl Api {
             catalog: at("/shop/api/product/list"),
             cart_items: at("/shop/api/cart/items"),
             checkout: at("/shop/api/checkout"),
+            chat_send: at("/chat/api/create"),
         }
     }
 
     pub fn verify(&self, code: &str) -> String {
         format!("{}/auth/api/register/verify-otp/{code}", self.base)
+    }
+
+    pub fn user_detail(&self, id: &str) -> String {
+        format!("{}/auth/api/users/detail/{id}", self.base)
     }
 
     pub fn product(&self, id: &str) -> String {

@@ -49,6 +49,14 @@ pub struct ChatArgs {
     /// Milliseconds between two messages from one socket.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     interval_ms: u64,
+    /// Instead of one run: raise the rate step by step (each step --duration
+    /// seconds, the interval shortened by a fifth) until delivery p99 passes
+    /// --max-p99-ms or a message is lost, and print the highest rate sustained.
+    #[arg(long)]
+    find_max: bool,
+    /// With --find-max: the delivery p99 a sustained rate must stay under.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    max_p99_ms: u64,
     /// Afterwards, hold this many more idle sockets to measure memory at scale (0: skip).
     #[arg(long, default_value_t = 0)]
     idle: u32,
@@ -56,15 +64,43 @@ pub struct ChatArgs {
     target: TargetArgs,
 }
 
-/// What one socket saw.
+/// One socket and what it has seen, kept from step to step.
+struct Peer {
+    socket: Socket,
+    index: usize,
+    conversation: String,
+    /// Seqs this socket knows: its own (acks) and the peer's (pushes).
+    seen: BTreeSet<i64>,
+    /// Messages sent so far: the next client id.
+    sent: u64,
+}
+
+/// What one socket saw during one run.
 #[derive(Default)]
 struct Tally {
     stats: WorkerStats,
-    /// Seqs this socket knows: its own (acks) and the peer's (pushes).
-    seen: BTreeSet<i64>,
     sent: u64,
     duplicates: u64,
     error_frames: u64,
+}
+
+/// One run's totals.
+struct Outcome {
+    report: Report,
+    sent: u64,
+    lost: u64,
+    duplicates: u64,
+    errors: u64,
+}
+
+impl Outcome {
+    fn print(&self) {
+        self.report.print();
+        println!(
+            "messages  sent={} lost={} duplicated={} error_frames={}",
+            self.sent, self.lost, self.duplicates, self.errors
+        );
+    }
 }
 
 pub async fn bench_chat(args: ChatArgs) -> Result<()> {
@@ -112,8 +148,33 @@ async fn run(client: &Client, api: &Arc<Api>, outbox: &Path, args: &ChatArgs) ->
         args.interval_ms,
         args.duration
     );
-    let (tallies, base) = drive(sockets, &conversations, args).await?;
-    report(tallies, base);
+    let peers = sockets
+        .into_iter()
+        .enumerate()
+        .map(|(index, socket)| Peer {
+            socket,
+            index,
+            conversation: conversations[index / 2].clone(),
+            seen: BTreeSet::new(),
+            sent: 0,
+        })
+        .collect();
+    let duration = Duration::from_secs(args.duration);
+    let interval = Duration::from_millis(args.interval_ms);
+    let peers = if args.find_max {
+        find_max(
+            peers,
+            interval,
+            duration,
+            Duration::from_millis(args.max_p99_ms),
+        )
+        .await?
+    } else {
+        let (peers, outcome) = drive(peers, interval, duration).await?;
+        outcome.print();
+        peers
+    };
+    drop(peers);
     print_memory(rss_before, rss_idle, tokens.len());
     if args.idle > 0 {
         measure_idle(&ws_url, &tokens, args.idle as usize).await?;
@@ -193,69 +254,115 @@ async fn connect_all(url: &str, tokens: &[String]) -> Result<Vec<Socket>> {
     .await
 }
 
+/// Raises the rate until delivery p99 passes `max_p99` or a message is
+/// lost; prints each step and the highest rate sustained.
+async fn find_max(
+    mut peers: Vec<Peer>,
+    mut interval: Duration,
+    duration: Duration,
+    max_p99: Duration,
+) -> Result<Vec<Peer>> {
+    let sockets = peers.len() as f64;
+    let mut best: Option<f64> = None;
+    let mut lost_before = 0;
+    loop {
+        let offered = sockets / interval.as_secs_f64();
+        println!(
+            "step      interval={}ms offered={offered:.0}msg/s",
+            interval.as_millis()
+        );
+        let (back, outcome) = drive(peers, interval, duration).await?;
+        peers = back;
+        outcome.print();
+        let p99 = outcome.report.percentile(99.0).unwrap_or(Duration::MAX);
+        let held = p99 < max_p99 && outcome.lost == lost_before && outcome.errors == 0;
+        lost_before = outcome.lost;
+        if !held {
+            break;
+        }
+        best = Some(outcome.report.rps());
+        interval = interval.mul_f64(0.8);
+        if interval < Duration::from_millis(1) {
+            break;
+        }
+    }
+    match best {
+        Some(rate) => println!(
+            "sustained {rate:.0} msg/s delivered with p99 under {}ms",
+            max_p99.as_millis()
+        ),
+        None => println!(
+            "sustained nothing: the first step already passed p99 {}ms",
+            max_p99.as_millis()
+        ),
+    }
+    Ok(peers)
+}
+
 /// Every socket sends on its own clock (spread over the interval) and reads
-/// until the grace period after the last send has passed.
+/// until the grace period after the last send has passed; the sockets are
+/// handed back open, for the next step.
 async fn drive(
-    sockets: Vec<Socket>,
-    conversations: &[String],
-    args: &ChatArgs,
-) -> Result<(Vec<Tally>, Instant)> {
-    let interval = Duration::from_millis(args.interval_ms);
+    peers: Vec<Peer>,
+    interval: Duration,
+    duration: Duration,
+) -> Result<(Vec<Peer>, Outcome)> {
     let base = Instant::now();
-    let send_until = base + Duration::from_secs(args.duration);
+    let send_until = base + duration;
     let read_until = send_until + GRACE;
-    let count = sockets.len();
+    let count = peers.len();
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, socket) in sockets.into_iter().enumerate() {
-        let conversation = conversations[index / 2].clone();
-        let offset = interval.mul_f64(index as f64 / count as f64);
+    for mut peer in peers {
+        let offset = interval.mul_f64(peer.index as f64 / count as f64);
         tasks.spawn(async move {
-            let (mut sink, mut stream) = socket.split();
             let mut tally = Tally::default();
             let mut ticker = tokio::time::interval_at((base + offset).into(), interval);
-            let mut sent = 0u64;
             loop {
                 tokio::select! {
                     _ = ticker.tick(), if Instant::now() < send_until => {
                         let stamp = base.elapsed().as_micros();
-                        let frame = json!({"type": "send", "conversation_id": conversation,
-                            "client_id": format!("{index}-{sent}"), "text": format!("t:{stamp}")});
-                        if sink.send(Message::text(frame.to_string())).await.is_err() {
+                        let frame = json!({"type": "send", "conversation_id": peer.conversation,
+                            "client_id": format!("{}-{}", peer.index, peer.sent), "text": format!("t:{stamp}")});
+                        if peer.socket.send(Message::text(frame.to_string())).await.is_err() {
                             break;
                         }
-                        sent += 1;
+                        peer.sent += 1;
+                        tally.sent += 1;
                     }
                     () = tokio::time::sleep_until(read_until.into()) => break,
-                    incoming = stream.next() => {
+                    incoming = peer.socket.next() => {
                         let Some(Ok(Message::Text(text))) = incoming else {
                             if matches!(incoming, Some(Ok(_))) { continue; }
                             break;
                         };
-                        tally.observe(text.as_str(), base);
+                        tally.observe(&mut peer.seen, text.as_str(), base);
                     }
                 }
             }
-            tally.sent = sent;
-            let _ = sink.close().await;
-            tally
+            (peer, tally)
         });
     }
+    let mut peers = Vec::with_capacity(count);
     let mut tallies = Vec::with_capacity(count);
     while let Some(done) = tasks.join_next().await {
-        tallies.push(done.context("a socket task panicked")?);
+        let (peer, tally) = done.context("a socket task panicked")?;
+        peers.push(peer);
+        tallies.push(tally);
     }
-    Ok((tallies, base))
+    peers.sort_by_key(|p| p.index);
+    let outcome = outcome(&peers, tallies, base);
+    Ok((peers, outcome))
 }
 
 impl Tally {
-    fn observe(&mut self, text: &str, base: Instant) {
+    fn observe(&mut self, seen: &mut BTreeSet<i64>, text: &str, base: Instant) {
         let Ok(frame) = serde_json::from_str::<Value>(text) else {
             return;
         };
         match frame["type"].as_str() {
             Some("ack") => {
                 if let Some(seq) = frame["message"]["seq"].as_i64() {
-                    self.seen.insert(seq);
+                    seen.insert(seq);
                 }
             }
             Some("message.new") => {
@@ -263,7 +370,7 @@ impl Tally {
                 let Some(seq) = message["seq"].as_i64() else {
                     return;
                 };
-                if !self.seen.insert(seq) {
+                if !seen.insert(seq) {
                     self.duplicates += 1;
                     return;
                 }
@@ -286,23 +393,28 @@ impl Tally {
 
 /// Every socket must know each seq of its conversation from 1 to the highest
 /// it saw (its own through acks, the peer's through pushes): a missing one
-/// was lost, one pushed twice was duplicated.
-fn report(tallies: Vec<Tally>, base: Instant) {
-    let sent: u64 = tallies.iter().map(|t| t.sent).sum();
-    let duplicates: u64 = tallies.iter().map(|t| t.duplicates).sum();
-    let errors: u64 = tallies.iter().map(|t| t.error_frames).sum();
-    let lost: u64 = tallies
+/// was lost, one pushed twice was duplicated. Loss counts since the start.
+fn outcome(peers: &[Peer], tallies: Vec<Tally>, base: Instant) -> Outcome {
+    let sent = tallies.iter().map(|t| t.sent).sum();
+    let duplicates = tallies.iter().map(|t| t.duplicates).sum();
+    let errors = tallies.iter().map(|t| t.error_frames).sum();
+    let lost = peers
         .iter()
-        .map(|t| {
-            t.seen
+        .map(|p| {
+            p.seen
                 .last()
-                .map_or(0, |max| *max as u64 - t.seen.len() as u64)
+                .map_or(0, |max| *max as u64 - p.seen.len() as u64)
         })
         .sum();
     let sockets = tallies.len();
     let stats = tallies.into_iter().map(|t| t.stats).collect();
-    Report::new("delivery", sockets, base, stats).print();
-    println!("messages  sent={sent} lost={lost} duplicated={duplicates} error_frames={errors}");
+    Outcome {
+        report: Report::new("delivery", sockets, base, stats),
+        sent,
+        lost,
+        duplicates,
+        errors,
+    }
 }
 
 const BLOCKING_THREADS_IDLE_OUT: Duration = Duration::from_secs(11);

@@ -8,10 +8,14 @@
 //! on a few hot variants and checks the stock afterwards. `atelier-bench chat`
 //! holds thousands of chat sockets and measures delivery. `atelier-bench
 //! tailors` seeds a directory of tailors and measures its searches.
+//! `atelier-bench hot` puts the stack's ceiling, the authenticated reads and
+//! the chat send side by side.
 
 mod api;
 mod catalog;
+mod ceiling;
 mod chat;
+mod hot;
 mod load;
 mod outbox;
 mod prepare;
@@ -57,15 +61,16 @@ macro_rules! target_help {
 
 By default the bench starts its own server: the `atelier` binary next to this
 executable (build both with `cargo build --release`), in a fresh temporary data
-folder, on a free 127.0.0.1 port, with RUST_LOG=warn and the per-address rate
-limit off. Other ATELIER_* variables in the environment reach that server
+folder, on a free 127.0.0.1 port, with RUST_LOG=warn, and with the per-address
+rate limit and the per-user chat send limit off. Other ATELIER_* variables in the environment reach that server
 unchanged (e.g. ATELIER_DB_MAX_CONNECTIONS); SMTP_URL and DATABASE_URL do not.
 
 With --url the bench targets a running server instead. The prepared users must
 verify their email, so that server must use the development mailer (no
 SMTP_URL) and --data-dir must point at its ATELIER_DATA_DIR, whose outbox/
 folder receives the codes. Run it with ATELIER_RATE_LIMIT_IP_PER_MINUTE=0, or
-the scenarios measure 429 answers."
+the scenarios measure 429 answers (and with ATELIER_CHAT_SEND_PER_MINUTE=0 for
+the chat send scenarios)."
     };
 }
 use target_help;
@@ -99,6 +104,9 @@ enum BenchCommand {
     /// The tailor directory: seeds tailors, portfolios and reviews, then a search mix.
     #[command(long_about = tailors::LONG_ABOUT)]
     Tailors(tailors::TailorsArgs),
+    /// The hot paths side by side: the HTTP stack's ceiling, users/me, users/detail, chat send.
+    #[command(long_about = hot::LONG_ABOUT)]
+    Hot(hot::HotArgs),
 }
 
 #[derive(Args)]
@@ -153,6 +161,7 @@ async fn main() -> ExitCode {
         BenchCommand::Storm(args) => storm::bench_storm(args).await,
         BenchCommand::Chat(args) => chat::bench_chat(args).await,
         BenchCommand::Tailors(args) => tailors::bench_tailors(args).await,
+        BenchCommand::Hot(args) => hot::bench_hot(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

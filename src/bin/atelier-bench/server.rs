@@ -55,6 +55,11 @@ impl Server {
             .env("ATELIER_LISTEN", format!("127.0.0.1:{port}"))
             .env("ATELIER_DATA_DIR", &data_dir)
             .env("ATELIER_RATE_LIMIT_IP_PER_MINUTE", "0")
+            // A chat scenario sends far more than a person's 120 a minute.
+            .env(
+                "ATELIER_CHAT_SEND_PER_MINUTE",
+                std::env::var("ATELIER_CHAT_SEND_PER_MINUTE").unwrap_or_else(|_| "0".into()),
+            )
             // Request logging would otherwise dominate the measurement.
             .env("RUST_LOG", "warn")
             // Codes must land in the outbox, and an inherited DATABASE_URL

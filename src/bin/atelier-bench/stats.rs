@@ -67,8 +67,22 @@ impl Report {
         }
     }
 
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Requests per second over the measured time.
+    pub fn rps(&self) -> f64 {
+        let seconds = self.elapsed.as_secs_f64();
+        if seconds > 0.0 {
+            self.sorted.len() as f64 / seconds
+        } else {
+            0.0
+        }
+    }
+
     /// Nearest-rank percentile.
-    fn percentile(&self, p: f64) -> Option<Duration> {
+    pub fn percentile(&self, p: f64) -> Option<Duration> {
         let rank = ((p / 100.0) * self.sorted.len() as f64).ceil() as usize;
         self.sorted
             .get(rank.clamp(1, self.sorted.len().max(1)) - 1)
@@ -84,12 +98,7 @@ impl Report {
     }
 
     fn line(&self) -> String {
-        let seconds = self.elapsed.as_secs_f64();
-        let rps = if seconds > 0.0 {
-            self.sorted.len() as f64 / seconds
-        } else {
-            0.0
-        };
+        let rps = self.rps();
         let ms = |d: Option<Duration>, decimals: usize| match d {
             Some(d) => format!("{:.*}ms", decimals, d.as_secs_f64() * 1000.0),
             None => "-".into(),
