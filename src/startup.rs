@@ -77,7 +77,9 @@ impl Application {
         let store = Arc::new(StoreService::new(db.clone(), paystack, payments));
         store.clone().spawn_expiry();
         store.clone().spawn_refunds();
-        let chat = crate::chat::ChatService::new(db.clone(), settings.chat.clone()).await?;
+        let chat =
+            crate::chat::ChatService::new(db.clone(), settings.chat.clone(), auth.user_cache())
+                .await?;
         // Logins that end close their chat sockets at once.
         auth.watch_sessions(chat.clone());
         let media_store = match &settings.media_s3 {
@@ -98,7 +100,10 @@ impl Application {
             media: media.clone(),
             metrics: metrics_handle(),
             chat: chat.clone(),
-            tailors: Arc::new(crate::tailors::TailorService::new(db.clone())),
+            tailors: Arc::new(crate::tailors::TailorService::new(
+                db.clone(),
+                auth.user_cache(),
+            )),
         };
         let router = router(state, &settings);
         let listener = TcpListener::bind(settings.listen)

@@ -145,6 +145,7 @@ impl AuthService {
         }
         users_repo::mark_verified(&txn, user.id).await?;
         txn.commit().await?;
+        self.users.forget(user.id);
         self.clear_code_attempts(CodePurpose::VerifyEmail, &email)
             .await?;
         tracing::info!(user_id = %user.id, "email verified");
@@ -279,6 +280,7 @@ impl AuthService {
             }
         };
         txn.commit().await?;
+        self.users.forget(user_id);
         if avatar.is_some() {
             crate::media::forget_avatar(user_id);
         }

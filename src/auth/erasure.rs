@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::storage::StorageError;
 use crate::storage::entities::{
     cart_item, chat_presence, favorite, one_time_code, order, product, product_variant, refund,
-    token_family, user,
+    user,
 };
 use crate::store::Status;
 
@@ -70,7 +70,7 @@ pub async fn erase_account(
     // variant taken above and inserts its order.
     tombstone(&txn, account.id).await?;
     hide_products(&txn, account.id).await?;
-    end_logins(&txn, account.id).await?;
+    super::token_store::revoke_all_of(&txn, account.id).await?;
     forget_personal_rows(&txn, account).await?;
     txn.commit().await?;
     crate::media::forget_avatar(account.id);
@@ -208,16 +208,6 @@ async fn hide_products(txn: &DatabaseTransaction, tailor: Uuid) -> Result<(), St
         .col_expr(Column::DeletedAt, Expr::value(now))
         .filter(Column::TailorId.eq(tailor))
         .filter(Column::DeletedAt.is_null())
-        .exec(txn)
-        .await?;
-    Ok(())
-}
-
-async fn end_logins(txn: &DatabaseTransaction, id: Uuid) -> Result<(), StorageError> {
-    token_family::Entity::update_many()
-        .col_expr(token_family::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(token_family::Column::UserId.eq(id))
-        .filter(token_family::Column::RevokedAt.is_null())
         .exec(txn)
         .await?;
     Ok(())

@@ -20,6 +20,7 @@ mod service;
 mod session;
 mod token_store;
 mod tokens;
+mod user_cache;
 mod users_repo;
 
 pub use account::{NewAccount, ProfileChanges, UserQuery};
@@ -33,6 +34,7 @@ pub use recovery::{PasswordChange, ResetConfirmation};
 pub use rules::check_phone;
 pub use service::{AuthService, SessionWatcher};
 pub use session::{Credentials, TokenPair};
+pub use user_cache::UserCache;
 
 /// Roles a user can register with.
 pub const ROLES: [&str; 2] = ["customer", "tailor"];

@@ -83,7 +83,9 @@ impl AuthService {
         }
         self.forget_attempts(&failures_key).await?;
         let hash = self.passwords.hash(new).await?;
-        users_repo::set_password(&self.db, user.id, hash, false).await?;
+        let txn = self.db.begin().await?;
+        users_repo::set_password(&txn, user.id, hash, false).await?;
+        txn.commit().await?;
         self.sessions_ended(user.id);
         tracing::info!(user_id = %user.id, "password changed; earlier tokens revoked");
         self.fresh_login(user.id).await

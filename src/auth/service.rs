@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::revoked::RevokedLogins;
 use super::tokens::TokenKeys;
+use super::user_cache::UserCache;
 use super::{AuthError, Passwords};
 use crate::config::AuthSettings;
 use crate::mail::{Email, Mailer};
@@ -37,6 +38,9 @@ pub struct AuthService {
     outgoing: TaskTracker,
     watcher: OnceLock<Arc<dyn SessionWatcher>>,
     pub(super) revoked: RevokedLogins,
+    /// Rows of recent callers (see `user_cache`); shared with the other
+    /// areas that write users rows.
+    pub(super) users: Arc<UserCache>,
 }
 
 /// Derives an independent key for one purpose from the secret key.
@@ -59,12 +63,19 @@ impl AuthService {
             code_key: derive_key(secret_key, "atelier/codes"),
             throttles: Throttles::new(db.clone()),
             revoked: RevokedLogins::new(settings.access_token_ttl),
+            users: Arc::default(),
             db,
             settings,
             mailer,
             outgoing: TaskTracker::new(),
             watcher: OnceLock::new(),
         }
+    }
+
+    /// The cache of users rows, for other areas that change a user's row:
+    /// they `forget` it after committing.
+    pub fn user_cache(&self) -> Arc<UserCache> {
+        self.users.clone()
     }
 
     /// Installs the one watcher of ended logins (set once, at start-up).
@@ -74,8 +85,10 @@ impl AuthService {
         }
     }
 
-    /// Some of the user's logins ended: tell the watcher.
+    /// Some of the user's logins ended (or all, with a changed row): forget
+    /// the cached row and tell the watcher.
     pub(super) fn sessions_ended(&self, user_id: Uuid) {
+        self.users.forget(user_id);
         if let Some(watcher) = self.watcher.get() {
             watcher.sessions_ended(user_id);
         }

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
 use uuid::Uuid;
 
 use crate::storage::StorageError;
@@ -77,6 +79,19 @@ pub async fn revoke_family(db: &DatabaseConnection, family_id: Uuid) -> Result<(
         .filter(token_family::Column::Id.eq(family_id))
         .filter(token_family::Column::RevokedAt.is_null())
         .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Ends every login of the user. Every instance reads ended logins within
+/// `revoked::READ_EVERY`, so this is what makes a change that kills a
+/// user's tokens (password, deletion) reach the other instances' caches.
+pub async fn revoke_all_of(conn: &impl ConnectionTrait, user_id: Uuid) -> Result<(), StorageError> {
+    TokenFamily::update_many()
+        .col_expr(token_family::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(token_family::Column::UserId.eq(user_id))
+        .filter(token_family::Column::RevokedAt.is_null())
+        .exec(conn)
         .await?;
     Ok(())
 }

@@ -80,7 +80,9 @@ pub async fn update(
     Ok(row.update(db).await?)
 }
 
-/// New password; bumping the token version kills every token issued before.
+/// New password; bumping the token version kills every token issued before,
+/// and ending every login tells the other instances at once. Run in a
+/// transaction.
 pub async fn set_password(
     db: &impl ConnectionTrait,
     id: Uuid,
@@ -94,6 +96,7 @@ pub async fn set_password(
         update = update.col_expr(Column::IsVerified, Expr::value(true));
     }
     update.filter(Column::Id.eq(id)).exec(db).await?;
+    super::token_store::revoke_all_of(db, id).await?;
     Ok(())
 }
 

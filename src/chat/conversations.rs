@@ -18,28 +18,30 @@ use crate::storage::StorageError;
 use crate::storage::entities::{conversation, conversation_member, message, order, user};
 use crate::validation::FieldErrors;
 
-/// Conversation members never change once the conversation exists, so they
-/// are cached per process; the cache is simply emptied when it grows large.
-#[derive(Default)]
-pub struct MemberCache(Mutex<HashMap<Uuid, Arc<[Uuid]>>>);
+/// Facts that never change once true (a conversation's members, the
+/// conversation of a pair of users: conversations are never deleted), so
+/// they are cached per process; a cache is simply emptied when it grows large.
+pub struct Permanent<K, V>(Mutex<HashMap<K, V>>);
 
-const MEMBER_CACHE_MAX: usize = 100_000;
+const PERMANENT_MAX: usize = 100_000;
 
-impl MemberCache {
-    fn get(&self, conversation: Uuid) -> Option<Arc<[Uuid]>> {
-        self.0
-            .lock()
-            .expect("cache lock")
-            .get(&conversation)
-            .cloned()
+impl<K, V> Default for Permanent<K, V> {
+    fn default() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> Permanent<K, V> {
+    fn get(&self, key: &K) -> Option<V> {
+        self.0.lock().expect("cache lock").get(key).cloned()
     }
 
-    fn put(&self, conversation: Uuid, members: Arc<[Uuid]>) {
+    fn put(&self, key: K, value: V) {
         let mut map = self.0.lock().expect("cache lock");
-        if map.len() >= MEMBER_CACHE_MAX {
+        if map.len() >= PERMANENT_MAX {
             map.clear();
         }
-        map.insert(conversation, members);
+        map.insert(key, value);
     }
 }
 
@@ -60,7 +62,7 @@ fn pair_key(a: Uuid, b: Uuid) -> String {
 impl ChatService {
     /// The members of a conversation (not found when it does not exist).
     pub(super) async fn members_of(&self, conversation: Uuid) -> Result<Arc<[Uuid]>, ChatError> {
-        if let Some(members) = self.members.get(conversation) {
+        if let Some(members) = self.members.get(&conversation) {
             return Ok(members);
         }
         let members: Arc<[Uuid]> = conversation_member::Entity::find()
@@ -102,11 +104,43 @@ impl ChatService {
     ) -> Result<(ConversationView, bool), ChatError> {
         let other = self.other_party(me, user_id).await?;
         let order_id = self.check_order(me, &other, order_id).await?;
-        self.ensure_not_blocked(me.id, other.id).await?;
+        let (conversation, created) = self.open_pair(me.id, other.id, order_id).await?;
+        let read = self.read_position(me.id, conversation.id).await?;
+        let mut views = self.views_for(me.id, vec![(conversation, read)]).await?;
+        Ok((views.pop().ok_or(ChatError::NotFound)?, created))
+    }
+
+    /// The conversation a message to `user_id` goes to (the old app's send
+    /// names the user, not the conversation), opened by the first message.
+    /// A conversation of the pair that exists already costs no query: a
+    /// block is then found by the send itself.
+    pub(super) async fn conversation_with(
+        &self,
+        me: &user::Model,
+        user_id: Option<String>,
+    ) -> Result<Uuid, ChatError> {
+        let other = self.other_party(me, user_id).await?;
         let key = pair_key(me.id, other.id);
+        if let Some(known) = self.pairs.get(&key) {
+            return Ok(known);
+        }
+        let (conversation, _) = self.open_pair(me.id, other.id, None).await?;
+        Ok(conversation.id)
+    }
+
+    /// The pair's conversation, created if there is none yet (unless a block
+    /// stands between them); true when it was created.
+    async fn open_pair(
+        &self,
+        me: Uuid,
+        other: Uuid,
+        order_id: Option<Uuid>,
+    ) -> Result<(conversation::Model, bool), ChatError> {
+        self.ensure_not_blocked(me, other).await?;
+        let key = pair_key(me, other);
         let (conversation, created) = match self.by_pair(&key).await? {
             Some(existing) => (existing, false),
-            None => match self.create_pair(&key, me.id, other.id, order_id).await {
+            None => match self.create_pair(&key, me, other, order_id).await {
                 Ok(created) => (created, true),
                 // Both opened it at once: the other request created it.
                 Err(StorageError::UniqueViolation(_)) => {
@@ -115,9 +149,8 @@ impl ChatService {
                 Err(e) => return Err(e.into()),
             },
         };
-        let read = self.read_position(me.id, conversation.id).await?;
-        let mut views = self.views_for(me.id, vec![(conversation, read)]).await?;
-        Ok((views.pop().ok_or(ChatError::NotFound)?, created))
+        self.pairs.put(key, conversation.id);
+        Ok((conversation, created))
     }
 
     /// The conversation between two users, if they have one.
@@ -146,7 +179,7 @@ impl ChatService {
             return Err(errors.into());
         };
         let other = match Uuid::parse_str(raw.trim()) {
-            Ok(id) => user::Entity::find_by_id(id).one(&self.db).await?,
+            Ok(id) => self.user_row(id).await?,
             Err(_) => None,
         };
         match other {
@@ -158,6 +191,19 @@ impl ChatService {
             Some(other) if other.is_active => Ok(other),
             _ => Err(FieldErrors::single("user_id", "No such user.").into()),
         }
+    }
+
+    /// A user's row, as read in the last moment (see `auth::UserCache`).
+    async fn user_row(&self, id: Uuid) -> Result<Option<user::Model>, ChatError> {
+        if let Some(row) = self.users.recent(id) {
+            return Ok(Some(row));
+        }
+        let epoch = self.users.epoch();
+        let row = user::Entity::find_by_id(id).one(&self.db).await?;
+        if let Some(row) = &row {
+            self.users.put(row, epoch);
+        }
+        Ok(row)
     }
 
     /// An order the conversation is about must be between the two of them.

@@ -3,19 +3,18 @@
 //! and reports.
 
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use uuid::Uuid;
 
-use super::changes::{advance_read, next_change};
+use super::changes::next_change;
 use super::events::Push;
 use super::hub::Topic;
+use super::send_batch::NewMessage;
 use super::views::{AttachmentView, History, MessageView, ReportView};
 use super::{ChatError, ChatService};
 use crate::storage::StorageError;
-use crate::storage::entities::{conversation, media, message, message_report, user, user_block};
+use crate::storage::entities::{conversation, media, message, message_report, user};
 use crate::validation::FieldErrors;
 
 pub const MAX_TEXT_CHARS: usize = 4000;
@@ -43,6 +42,30 @@ struct Outgoing {
     client_id: String,
     text: String,
     attachments: Vec<AttachmentView>,
+}
+
+impl Outgoing {
+    fn to_store(
+        &self,
+        sender: Uuid,
+        conversation: Uuid,
+        members: &[Uuid],
+    ) -> Result<NewMessage, StorageError> {
+        Ok(NewMessage {
+            sender,
+            conversation,
+            others: members.iter().copied().filter(|u| *u != sender).collect(),
+            client_id: self.client_id.clone(),
+            kind: if self.attachments.is_empty() {
+                "text"
+            } else {
+                "image"
+            },
+            text: self.text.clone(),
+            attachments: serde_json::to_string(&self.attachments)
+                .map_err(|e| StorageError::Other(e.to_string()))?,
+        })
+    }
 }
 
 fn parse_seq(errors: &mut FieldErrors, field: &str, raw: Option<&str>) -> Option<i64> {
@@ -76,7 +99,11 @@ impl ChatService {
                 None => Err(ChatError::Throttled(wait)),
             };
         }
-        let saved = match self.insert(me.id, conversation, &members, &outgoing).await {
+        let saved = match self
+            .sends
+            .run(outgoing.to_store(me.id, conversation, &members)?)
+            .await
+        {
             Ok(Some(saved)) => saved,
             Ok(None) => {
                 self.ensure_none_blocked(me.id, &members).await?;
@@ -196,83 +223,6 @@ impl ChatService {
                 content_type: m.content_type.clone(),
             })
             .collect())
-    }
-
-    /// Takes the next seq and stores the message in one transaction; the
-    /// sender has read their own message. `None` when the conversation is
-    /// gone or a block stands between the sender and another member (checked
-    /// in the statement that takes the seq, so it costs no extra query).
-    async fn insert(
-        &self,
-        sender: Uuid,
-        conversation: Uuid,
-        members: &[Uuid],
-        outgoing: &Outgoing,
-    ) -> Result<Option<message::Model>, StorageError> {
-        let others: Vec<Uuid> = members.iter().copied().filter(|u| *u != sender).collect();
-        let blocked = Query::select()
-            .expr(Expr::val(1))
-            .from(user_block::Entity)
-            .cond_where(
-                Condition::any()
-                    .add(
-                        Condition::all()
-                            .add(Expr::col(user_block::Column::BlockerId).is_in(others.clone()))
-                            .add(Expr::col(user_block::Column::BlockedId).eq(sender)),
-                    )
-                    .add(
-                        Condition::all()
-                            .add(Expr::col(user_block::Column::BlockerId).eq(sender))
-                            .add(Expr::col(user_block::Column::BlockedId).is_in(others)),
-                    ),
-            )
-            .to_owned();
-        let _turn = self.writes.enter().await;
-        let now = Utc::now();
-        let txn = self.db.begin().await?;
-        let bumped = conversation::Entity::update_many()
-            .col_expr(
-                conversation::Column::LastSeq,
-                Expr::col(conversation::Column::LastSeq).add(1),
-            )
-            .col_expr(
-                conversation::Column::ChangeSeq,
-                Expr::col(conversation::Column::ChangeSeq).add(1),
-            )
-            .col_expr(conversation::Column::ActivityAt, Expr::value(now))
-            .filter(conversation::Column::Id.eq(conversation))
-            .filter(Expr::exists(blocked).not())
-            .exec_with_returning(&txn)
-            .await?;
-        let Some((seq, change)) = bumped.first().map(|c| (c.last_seq, c.change_seq)) else {
-            return Ok(None);
-        };
-        let row = message::Model {
-            id: Uuid::now_v7(),
-            conversation_id: conversation,
-            sender_id: sender,
-            seq,
-            client_id: outgoing.client_id.clone(),
-            kind: if outgoing.attachments.is_empty() {
-                "text"
-            } else {
-                "image"
-            }
-            .into(),
-            text: outgoing.text.clone(),
-            attachments: serde_json::to_string(&outgoing.attachments)
-                .map_err(|e| StorageError::Other(e.to_string()))?,
-            created_at: now,
-            edited_at: None,
-            deleted: false,
-            change_seq: change,
-        };
-        message::Entity::insert(message::ActiveModel::from(row.clone()))
-            .exec_without_returning(&txn)
-            .await?;
-        advance_read(&txn, conversation, sender, seq, change).await?;
-        txn.commit().await?;
-        Ok(Some(row))
     }
 
     /// History, oldest first: after `after_seq`, before `before_seq`, or the
@@ -548,8 +498,8 @@ impl ChatService {
         receiver: Option<String>,
         text: Option<String>,
     ) -> Result<MessageView, ChatError> {
-        let (conversation, _) = self
-            .open_conversation(me, receiver, None)
+        let conversation = self
+            .conversation_with(me, receiver)
             .await
             .map_err(|e| rename_field(e, "user_id", "receiver"))?;
         let input = SendInput {
@@ -558,7 +508,7 @@ impl ChatService {
             attachment_ids: None,
         };
         let (view, _) = self
-            .send(me, conversation.id, input)
+            .send(me, conversation, input)
             .await
             .map_err(|e| rename_field(e, "text", "message"))?;
         Ok(view)

@@ -15,6 +15,7 @@ mod hub;
 mod limiter;
 mod messages;
 mod presence;
+mod send_batch;
 mod sessions;
 mod tracker;
 mod views;
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 pub use broker::Fanout;
 pub use changes::Position;
@@ -36,12 +38,15 @@ pub use views::{
     ReadPosition, ReportView,
 };
 
+use crate::auth::UserCache;
+use crate::storage::group_commit::GroupCommit;
 use crate::storage::{StorageError, WriteGate};
 use crate::throttle::RetryAfter;
 use crate::validation::FieldErrors;
-use conversations::MemberCache;
+use conversations::Permanent;
 use limiter::WindowLimiter;
 use presence::PresenceState;
+use send_batch::SendBatch;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
@@ -141,7 +146,14 @@ pub struct ChatService {
     db: DatabaseConnection,
     writes: WriteGate,
     fanout: Fanout,
-    members: MemberCache,
+    /// Each conversation's members.
+    members: Permanent<Uuid, Arc<[Uuid]>>,
+    /// The conversation of each pair of users (by `pair_key`).
+    pairs: Permanent<String, Uuid>,
+    /// Recent users rows, shared with auth.
+    users: Arc<UserCache>,
+    /// Sends share transactions (see `storage::group_commit`).
+    sends: GroupCommit<SendBatch>,
     send_limit: WindowLimiter,
     typing_limit: WindowLimiter,
     presence: PresenceState,
@@ -150,7 +162,11 @@ pub struct ChatService {
 }
 
 impl ChatService {
-    pub async fn new(db: DatabaseConnection, settings: ChatSettings) -> anyhow::Result<Arc<Self>> {
+    pub async fn new(
+        db: DatabaseConnection,
+        settings: ChatSettings,
+        users: Arc<UserCache>,
+    ) -> anyhow::Result<Arc<Self>> {
         let shutdown = CancellationToken::new();
         let fanout = Fanout::start(
             settings.redis_url.as_deref(),
@@ -158,11 +174,15 @@ impl ChatService {
             shutdown.clone(),
         )
         .await?;
+        let writes = WriteGate::for_db(&db);
         let chat = Arc::new(Self {
-            writes: WriteGate::for_db(&db),
+            sends: GroupCommit::start(db.clone(), writes.clone(), SendBatch),
+            writes,
             db,
             fanout,
-            members: MemberCache::default(),
+            members: Permanent::default(),
+            pairs: Permanent::default(),
+            users,
             send_limit: WindowLimiter::new("send", settings.send_limit, settings.send_window),
             typing_limit: WindowLimiter::new("typing", settings.typing_limit, settings.send_window),
             presence: PresenceState::default(),

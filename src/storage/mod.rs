@@ -2,6 +2,7 @@
 //! SQLite and PostgreSQL.
 
 pub mod entities;
+pub mod group_commit;
 pub mod migrations;
 mod queries;
 

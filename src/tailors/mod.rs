@@ -29,19 +29,26 @@ pub use profiles::{
     OwnProfileView, PortfolioPreview, PublicProfileView, VerificationView, insert_empty_profile,
 };
 
+use std::sync::Arc;
+
 use sea_orm::DatabaseConnection;
+
+use crate::auth::UserCache;
 
 pub struct TailorService {
     db: DatabaseConnection,
     /// Recent directory counts and near-me boxes (see `directory_cache`).
     cache: directory_cache::DirectoryCache,
+    /// Opening a profile changes the user's role: its cached row goes.
+    users: Arc<UserCache>,
 }
 
 impl TailorService {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: DatabaseConnection, users: Arc<UserCache>) -> Self {
         Self {
             db,
             cache: Default::default(),
+            users,
         }
     }
 }

@@ -254,6 +254,8 @@ impl TailorService {
         refresh_followers(&txn, customer.id).await?;
         super::reviews::refresh_rating(&txn, customer.id).await?;
         txn.commit().await?;
+        // The role is part of the cached row every request is checked with.
+        self.users.forget(customer.id);
         self.directory_changed();
         tracing::info!(user_id = %customer.id, "tailor profile opened");
         let mut owner = customer.clone();

@@ -200,6 +200,57 @@ both_backends! {
         assert_eq!(seqs(all["results"].as_array().unwrap()), (1..=40).collect::<Vec<i64>>());
     }
 
+    async fn a_burst_of_sends_gets_one_result_each_whatever_shares_a_transaction(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ada = app.verified_user("ada").await;
+        let tobi = app.verified_user("tobi").await;
+        let kemi = app.verified_user("kemi").await;
+        let with_tobi = conversation(&app, &ada, &tobi).await;
+        let with_kemi = conversation(&app, &ada, &kemi).await;
+        let blocked = conversation(&app, &tobi, &kemi).await;
+        let (status, _) = status_and_body(app.post_as(&kemi.access, "/chat/api/block/", json!({"user_id": tobi.id})).await).await;
+        assert_eq!(status, StatusCode::CREATED);
+        // 60 sends at once over three conversations; the last 12 repeat the
+        // first 12 (a retry racing its original), and some of tobi's sends
+        // go to kemi, who blocked him.
+        let mut sends: Vec<(&TestUser, &str, String)> = (0..48).map(|n| {
+            let client_id = format!("m-{n}");
+            match n % 3 {
+                0 => (&ada, with_tobi.as_str(), client_id),
+                1 => (&tobi, if n % 4 == 1 { blocked.as_str() } else { with_tobi.as_str() }, client_id),
+                _ => (&kemi, with_kemi.as_str(), client_id),
+            }
+        }).collect();
+        sends.extend(sends[..12].to_vec());
+        let outcomes = futures_util::future::join_all(sends.iter().map(|(who, conv, client_id)| {
+            send_rest(&app, who, conv, client_id, "hi")
+        })).await;
+
+        let mut stored = std::collections::HashMap::new();
+        for ((who, conv, client_id), (status, body)) in sends.iter().zip(&outcomes) {
+            if *conv == blocked.as_str() {
+                assert_eq!((*status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("blocked")));
+                continue;
+            }
+            assert!(matches!(*status, StatusCode::CREATED | StatusCode::OK), "{status} {body}");
+            let key = (who.id.clone(), client_id.clone());
+            let previous = stored.insert(key, body["id"].clone());
+            if let Some(previous) = previous {
+                assert_eq!(previous, body["id"], "a repeated client id answers the same message");
+            }
+        }
+        let created = outcomes.iter().filter(|(s, _)| *s == StatusCode::CREATED).count();
+        assert_eq!(created, stored.len(), "one new message per client id");
+        let mut in_conversations = 0;
+        for (conv, member) in [(&with_tobi, &ada), (&with_kemi, &ada), (&blocked, &tobi)] {
+            let (_, all) = history(&app, member, conv, "?after_seq=0&limit=200").await;
+            let found = seqs(all["results"].as_array().unwrap());
+            assert_eq!(found, (1..=found.len() as i64).collect::<Vec<i64>>(), "gapless in {conv}");
+            in_conversations += found.len();
+        }
+        assert_eq!(in_conversations, stored.len());
+    }
+
     async fn unread_counts_follow_read_positions_which_only_move_forward(backend) {
         let app = TestApp::spawn(backend).await;
         let ada = app.verified_user("ada").await;

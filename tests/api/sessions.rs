@@ -216,3 +216,42 @@ both_backends! {
         assert_eq!(fresh.status(), StatusCode::UNAUTHORIZED);
     }
 }
+
+both_backends! {
+    async fn a_password_changed_on_one_instance_ends_old_tokens_on_another_that_holds_the_user(backend) {
+        let a = TestApp::spawn(backend).await;
+        let (b_address, _stop_b) = a.second_instance().await;
+        let phone = a.verified_user("ngozi").await;
+        let tablet = as_user(&phone.id, &body_of(a.login("ngozi", PASSWORD).await).await);
+        let me_on_b = |access: String| {
+            let request = a.client.get(format!("{b_address}/auth/api/users/me/")).bearer_auth(access);
+            async move { request.send().await.unwrap().status() }
+        };
+        // B has just served the tablet: it holds the user's row (for 1 s).
+        assert_eq!(me_on_b(tablet.access.clone()).await, StatusCode::OK);
+
+        let (status, fresh) = status_and_body(a.post_as(&phone.access, "/auth/api/change-password/",
+            json!({"old_password": PASSWORD, "new_password": "Another-Secret-42"})).await).await;
+        assert_eq!(status, StatusCode::OK, "{fresh}");
+        // B reads ended logins every 0.2 s; a held row does not keep old tokens alive.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(me_on_b(tablet.access.clone()).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(me_on_b(phone.access.clone()).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(me_on_b(fresh["access"].as_str().unwrap().to_string()).await, StatusCode::OK);
+    }
+
+    async fn a_changed_profile_or_role_shows_at_once_on_the_instance_that_changed_it(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ada = app.verified_user("ada").await;
+        let (_, before) = me_status(&app, &ada.access).await;
+        assert_eq!(before["role"], "customer");
+        let patched = app.client.patch(app.url("/auth/api/users/me/")).bearer_auth(&ada.access)
+            .json(&json!({"first_name": "Adaeze"})).send().await.unwrap();
+        assert_eq!(patched.status(), StatusCode::OK);
+        assert_eq!(me_status(&app, &ada.access).await.1["first_name"], "Adaeze");
+        let opened = app.post_as(&ada.access, "/tailor/api/create/", json!({"business_name": "Ada Couture"})).await;
+        assert_eq!(opened.status(), StatusCode::CREATED);
+        assert_eq!(me_status(&app, &ada.access).await.1["role"], "tailor");
+        assert_eq!(app.get_as(&ada.access, "/tailor/api/me/").await.status(), StatusCode::OK);
+    }
+}
