@@ -45,16 +45,10 @@ struct Outgoing {
 }
 
 impl Outgoing {
-    fn to_store(
-        &self,
-        sender: Uuid,
-        conversation: Uuid,
-        members: &[Uuid],
-    ) -> Result<NewMessage, StorageError> {
+    fn to_store(&self, sender: Uuid, conversation: Uuid) -> Result<NewMessage, StorageError> {
         Ok(NewMessage {
             sender,
             conversation,
-            others: members.iter().copied().filter(|u| *u != sender).collect(),
             client_id: self.client_id.clone(),
             kind: if self.attachments.is_empty() {
                 "text"
@@ -101,7 +95,7 @@ impl ChatService {
         }
         let saved = match self
             .sends
-            .run(outgoing.to_store(me.id, conversation, &members)?)
+            .run(outgoing.to_store(me.id, conversation)?)
             .await
         {
             Ok(Some(saved)) => saved,

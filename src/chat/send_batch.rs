@@ -1,29 +1,27 @@
 //! Storing sent messages, many at a time (see `storage::group_commit`).
 //!
-//! A batch numbers the messages of each (conversation, sender) with one
-//! update of the conversation, stores every message of the batch with one
-//! insert, and moves each sender's read position with one update: a batch
-//! of n sends from k pairs costs 2k + 1 statements instead of 3n.
+//! A batch costs three statements however many messages and conversations
+//! it holds: one update numbers the messages of every conversation in it
+//! (and refuses those of a conversation with a block between its two
+//! members), one insert stores them, one update moves each sender's read
+//! position past their own messages.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, Query, SelectStatement};
+use sea_orm::sea_query::{CaseStatement, Expr, Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::changes::advance_read;
 use crate::storage::StorageError;
-use crate::storage::entities::{conversation, message, user_block};
+use crate::storage::entities::{conversation, conversation_member, message, user_block};
 use crate::storage::group_commit::Batch;
 
 /// A message to store, checked already.
 pub struct NewMessage {
     pub sender: Uuid,
     pub conversation: Uuid,
-    /// The conversation's other members: a block between the sender and any
-    /// of them stops the message.
-    pub others: Vec<Uuid>,
     pub client_id: String,
     pub kind: &'static str,
     pub text: String,
@@ -47,30 +45,33 @@ impl Batch for SendBatch {
         jobs: &[NewMessage],
     ) -> Result<Vec<Stored>, StorageError> {
         let now = Utc::now();
-        // Grouped in (conversation, sender) order, the order in which rows
-        // are locked, so two batches can never wait on each other.
-        let mut groups: BTreeMap<(Uuid, Uuid), Vec<usize>> = BTreeMap::new();
+        let mut by_conversation: BTreeMap<Uuid, Vec<usize>> = BTreeMap::new();
         for (index, job) in jobs.iter().enumerate() {
-            groups
-                .entry((job.conversation, job.sender))
+            by_conversation
+                .entry(job.conversation)
                 .or_default()
                 .push(index);
         }
+        let counts: Vec<(Uuid, i64)> = by_conversation
+            .iter()
+            .map(|(conversation, indexes)| (*conversation, indexes.len() as i64))
+            .collect();
+        let taken = take_seqs_of_all(txn, &counts, now).await?;
         let mut stored: Vec<Stored> = jobs.iter().map(|_| None).collect();
-        let mut read_up_to = Vec::with_capacity(groups.len());
-        for ((conversation, sender), members) in &groups {
-            let first = &jobs[members[0]];
-            let count = members.len() as i64;
-            let Some((last_seq, last_change)) =
-                take_seqs(txn, *conversation, *sender, &first.others, count, now).await?
-            else {
+        // Each sender's newest message per conversation: their read position.
+        let mut read_up_to: BTreeMap<(Uuid, Uuid), (i64, i64)> = BTreeMap::new();
+        for (conversation, indexes) in &by_conversation {
+            let Some((last_seq, last_change)) = taken.get(conversation) else {
                 continue;
             };
-            for (offset, index) in members.iter().enumerate() {
+            let count = indexes.len() as i64;
+            for (offset, index) in indexes.iter().enumerate() {
                 let back = count - 1 - offset as i64;
-                stored[*index] = Some(row(&jobs[*index], last_seq - back, last_change - back, now));
+                let (seq, change) = (last_seq - back, last_change - back);
+                let job = &jobs[*index];
+                stored[*index] = Some(row(job, seq, change, now));
+                read_up_to.insert((*conversation, job.sender), (seq, change));
             }
-            read_up_to.push((*conversation, *sender, last_seq, last_change));
         }
         let rows: Vec<message::ActiveModel> = stored
             .iter()
@@ -81,9 +82,7 @@ impl Batch for SendBatch {
             message::Entity::insert_many(rows)
                 .exec_without_returning(txn)
                 .await?;
-        }
-        for (conversation, sender, seq, change) in read_up_to {
-            advance_read(txn, conversation, sender, seq, change).await?;
+            advance_reads(txn, &read_up_to).await?;
         }
         Ok(stored)
     }
@@ -94,9 +93,8 @@ impl Batch for SendBatch {
         job: &NewMessage,
     ) -> Result<Stored, StorageError> {
         let now = Utc::now();
-        let Some((seq, change)) =
-            take_seqs(txn, job.conversation, job.sender, &job.others, 1, now).await?
-        else {
+        let taken = take_seqs_of_all(txn, &[(job.conversation, 1)], now).await?;
+        let Some((seq, change)) = taken.get(&job.conversation).copied() else {
             return Ok(None);
         };
         let stored = row(job, seq, change, now);
@@ -108,54 +106,96 @@ impl Batch for SendBatch {
     }
 }
 
-/// Takes the conversation's next `count` seqs (and change_seqs), locking
-/// its row until the transaction ends: the last of each, or `None` when the
-/// conversation is gone or a block stands between `sender` and `others`
+/// Takes the next `count` seqs (and change_seqs) of each conversation,
+/// locking their rows until the transaction ends: the last of each, for the
+/// conversations that exist and have no block between their two members
 /// (checked in the same statement, so it costs no extra query).
-async fn take_seqs(
+async fn take_seqs_of_all(
     txn: &DatabaseTransaction,
-    conversation: Uuid,
-    sender: Uuid,
-    others: &[Uuid],
-    count: i64,
+    counts: &[(Uuid, i64)],
     now: DateTime<Utc>,
-) -> Result<Option<(i64, i64)>, StorageError> {
+) -> Result<HashMap<Uuid, (i64, i64)>, StorageError> {
+    use conversation::Column;
+    let bump = |column: Column| {
+        counts
+            .iter()
+            .fold(CaseStatement::new(), |case, (id, count)| {
+                case.case(Expr::col(Column::Id).eq(*id), Expr::col(column).add(*count))
+            })
+            .finally(Expr::col(column))
+    };
     let bumped = conversation::Entity::update_many()
-        .col_expr(
-            conversation::Column::LastSeq,
-            Expr::col(conversation::Column::LastSeq).add(count),
-        )
-        .col_expr(
-            conversation::Column::ChangeSeq,
-            Expr::col(conversation::Column::ChangeSeq).add(count),
-        )
-        .col_expr(conversation::Column::ActivityAt, Expr::value(now))
-        .filter(conversation::Column::Id.eq(conversation))
-        .filter(Expr::exists(block_between(sender, others)).not())
+        .col_expr(Column::LastSeq, bump(Column::LastSeq).into())
+        .col_expr(Column::ChangeSeq, bump(Column::ChangeSeq).into())
+        .col_expr(Column::ActivityAt, Expr::value(now))
+        .filter(Column::Id.is_in(counts.iter().map(|(id, _)| *id)))
+        .filter(Expr::exists(block_between_members()).not())
         .exec_with_returning(txn)
         .await?;
-    Ok(bumped.first().map(|c| (c.last_seq, c.change_seq)))
+    Ok(bumped
+        .into_iter()
+        .map(|c| (c.id, (c.last_seq, c.change_seq)))
+        .collect())
 }
 
-/// A block either way between `sender` and any of `others`.
-fn block_between(sender: Uuid, others: &[Uuid]) -> SelectStatement {
+/// A block either way between two members of the conversation being
+/// updated (conversations are between two users).
+fn block_between_members() -> SelectStatement {
+    let members = || {
+        Query::select()
+            .column(conversation_member::Column::UserId)
+            .from(conversation_member::Entity)
+            .and_where(
+                Expr::col((
+                    conversation_member::Entity,
+                    conversation_member::Column::ConversationId,
+                ))
+                .equals((conversation::Entity, conversation::Column::Id)),
+            )
+            .to_owned()
+    };
     Query::select()
         .expr(Expr::val(1))
         .from(user_block::Entity)
-        .cond_where(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(Expr::col(user_block::Column::BlockerId).is_in(others.to_vec()))
-                        .add(Expr::col(user_block::Column::BlockedId).eq(sender)),
-                )
-                .add(
-                    Condition::all()
-                        .add(Expr::col(user_block::Column::BlockerId).eq(sender))
-                        .add(Expr::col(user_block::Column::BlockedId).is_in(others.to_vec())),
-                ),
-        )
+        .and_where(Expr::col(user_block::Column::BlockerId).in_subquery(members()))
+        .and_where(Expr::col(user_block::Column::BlockedId).in_subquery(members()))
         .to_owned()
+}
+
+/// Moves each (conversation, sender)'s read position to its seq and change,
+/// where it was behind: one statement.
+async fn advance_reads(
+    txn: &DatabaseTransaction,
+    positions: &BTreeMap<(Uuid, Uuid), (i64, i64)>,
+) -> Result<(), StorageError> {
+    use conversation_member::Column;
+    let behind = |(conversation, user): &(Uuid, Uuid), seq: i64| {
+        Condition::all()
+            .add(Column::ConversationId.eq(*conversation))
+            .add(Column::UserId.eq(*user))
+            .add(Column::LastReadSeq.lt(seq))
+    };
+    let mut seqs = CaseStatement::new();
+    let mut changes = CaseStatement::new();
+    let mut any = Condition::any();
+    for (member, (seq, change)) in positions {
+        seqs = seqs.case(behind(member, *seq), Expr::value(*seq));
+        changes = changes.case(behind(member, *seq), Expr::value(*change));
+        any = any.add(behind(member, *seq));
+    }
+    conversation_member::Entity::update_many()
+        .col_expr(
+            Column::LastReadSeq,
+            seqs.finally(Expr::col(Column::LastReadSeq)).into(),
+        )
+        .col_expr(
+            Column::ReadChangeSeq,
+            changes.finally(Expr::col(Column::ReadChangeSeq)).into(),
+        )
+        .filter(any)
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 fn row(job: &NewMessage, seq: i64, change: i64, now: DateTime<Utc>) -> message::Model {
