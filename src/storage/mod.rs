@@ -121,8 +121,12 @@ pub async fn connect(
             Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
         }
         Backend::Postgres => {
+            // Our queries are short; JIT compilation only pays off for long
+            // analytical ones, and a misestimated plan can cost hundreds of
+            // milliseconds of compiling on every run.
             let options = PgConnectOptions::from_str(url)
-                .map_err(|e| anyhow::anyhow!("bad DATABASE_URL: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("bad DATABASE_URL: {e}"))?
+                .options([("jit", "off")]);
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(acquire_timeout)
