@@ -227,6 +227,25 @@ async fn first_text(socket: &mut WebSocket) -> Option<String> {
     None
 }
 
+/// How a socket re-checks its token.
+enum Check {
+    /// Told that one of the user's logins ended (on any instance): the
+    /// database itself, so the socket closes at once.
+    InTheDatabase,
+    /// The periodic check: as an HTTP request is checked (ended logins held
+    /// in memory, read from the database every 0.2 s; the cached user row),
+    /// so thousands of sockets cost no query each.
+    AsRequests,
+}
+
+/// Sockets opened together (after a restart, every client reconnects at
+/// once) would otherwise ping and re-check together forever: the first
+/// ping comes after between half and all of the interval.
+fn first_ping(interval: Duration) -> Duration {
+    let spread = (uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0;
+    interval.mul_f64(0.5 + spread / 2.0)
+}
+
 /// The client went away or stopped reading.
 struct Gone;
 
@@ -270,8 +289,10 @@ impl Session {
             Err(e) => tracing::warn!(error = %e, "chat: presence unavailable"),
         }
         let expiry = Instant::now() + seconds_until(expires_at);
-        let mut ping = tokio::time::interval(settings.ping_interval);
-        ping.reset();
+        let mut ping = tokio::time::interval_at(
+            Instant::now() + first_ping(settings.ping_interval),
+            settings.ping_interval,
+        );
         let mut last_heard = Instant::now();
         loop {
             tokio::select! {
@@ -290,7 +311,7 @@ impl Session {
                     if last_heard.elapsed() > settings.ping_interval * 2 {
                         return Some(close_frame(close::NO_PONG, "no pong"));
                     }
-                    if self.token_revoked().await {
+                    if self.token_revoked(Check::AsRequests).await {
                         return Some(close_frame(close::INVALID_TOKEN, "token revoked"));
                     }
                     if self.push(Message::Ping(Default::default())).await.is_err() {
@@ -306,7 +327,7 @@ impl Session {
                 event = registration.events.recv() => {
                     let event = event?;
                     if crate::chat::is_recheck(&event) {
-                        if self.token_revoked().await {
+                        if self.token_revoked(Check::InTheDatabase).await {
                             return Some(close_frame(close::INVALID_TOKEN, "token revoked"));
                         }
                         continue;
@@ -349,13 +370,17 @@ impl Session {
     /// signed in (checked once per ping interval, and at once when auth says
     /// one of the user's logins ended). Owned copies: the socket
     /// itself must not be borrowed across the query.
-    fn token_revoked(&self) -> impl std::future::Future<Output = bool> + Send + 'static {
+    fn token_revoked(
+        &self,
+        check: Check,
+    ) -> impl std::future::Future<Output = bool> + Send + 'static {
         let (auth, token) = (self.auth.clone(), self.token.clone());
         async move {
-            matches!(
-                auth.authenticate_until(&token).await,
-                Err(e) if !matches!(e, AuthError::Storage(_))
-            )
+            let outcome = match check {
+                Check::InTheDatabase => auth.authenticate_until(&token).await.map(|_| ()),
+                Check::AsRequests => auth.authenticate(&token).await.map(|_| ()),
+            };
+            matches!(outcome, Err(e) if !matches!(e, AuthError::Storage(_)))
         }
     }
 
