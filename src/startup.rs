@@ -141,8 +141,16 @@ impl Application {
             &tower::util::MapRequestLayer::new(middleware::trim_trailing_slash),
             self.router,
         );
+        // Pushes and small replies go out at once: with Nagle's algorithm a
+        // frame written while an earlier one is unacknowledged waits for the
+        // peer's delayed ACK (40 ms on Linux), e.g. a message after a ping.
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         axum::serve(
-            self.listener,
+            listener,
             axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
                 SocketAddr,
             >(service),

@@ -221,7 +221,8 @@ async fn open_conversations(
 }
 
 async fn connect(url: &str, token: &str) -> Result<Socket> {
-    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+    // As a phone's client does: no Nagle delay on small frames.
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
         .await
         .context("websocket connect")?;
     socket
