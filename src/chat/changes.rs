@@ -4,14 +4,18 @@
 //! takes the conversation's next `change_seq` in the transaction that makes it.
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 use super::events::Push;
 use super::hub::Topic;
 use super::views::{MessageView, ReadPosition};
 use super::{ChatError, ChatService};
+use crate::storage::StorageError;
 use crate::storage::entities::{conversation, conversation_member, message, user};
+use crate::storage::group_commit::Batch;
 use crate::storage::migrations::CHANGED_MESSAGES_CONDITION;
 use crate::validation::FieldErrors;
 
@@ -178,15 +182,71 @@ impl ChatService {
         user: Uuid,
         seq: i64,
     ) -> Result<Option<i64>, ChatError> {
-        let _turn = self.writes.enter().await;
-        let txn = self.db.begin().await?;
-        let change = next_change(&txn, conversation).await?;
-        if !advance_read(&txn, conversation, user, seq, change).await? {
-            return Ok(None);
-        }
-        txn.commit().await?;
-        Ok(Some(change))
+        let moved = self
+            .read_moves
+            .run(ReadMove {
+                conversation,
+                user,
+                seq,
+            })
+            .await?;
+        Ok(moved)
     }
+}
+
+/// A read position to move: concurrent moves share transactions (see
+/// `storage::group_commit`).
+pub(super) struct ReadMove {
+    conversation: Uuid,
+    user: Uuid,
+    seq: i64,
+}
+
+pub(super) struct ReadMoves;
+
+impl Batch for ReadMoves {
+    type Job = ReadMove;
+    /// The change_seq of the move; `None` when the position was there already.
+    type Output = Option<i64>;
+
+    async fn one(
+        &self,
+        txn: &DatabaseTransaction,
+        read: &ReadMove,
+    ) -> Result<Option<i64>, StorageError> {
+        let Some(change) = take_change(txn, read.conversation, 1).await? else {
+            return Ok(None);
+        };
+        if advance_read(txn, read.conversation, read.user, read.seq, change).await? {
+            return Ok(Some(change));
+        }
+        // Not moved: give the change_seq back, so that no other job of the
+        // batch sees a gap. The row has been this transaction's since it
+        // was taken.
+        take_change(txn, read.conversation, -1).await?;
+        Ok(None)
+    }
+}
+
+/// Moves the conversation's change_seq by `by` (locking its row until the
+/// transaction ends) and returns it; `None` when the conversation is gone.
+/// `by` is an `i32` as in `next_change`: the two share one SQL text, and so
+/// one prepared statement per connection, whose parameter type is fixed by
+/// whichever prepared it first.
+async fn take_change(
+    txn: &DatabaseTransaction,
+    conversation: Uuid,
+    by: i32,
+) -> Result<Option<i64>, StorageError> {
+    let bumped = conversation::Entity::update_many()
+        .col_expr(
+            conversation::Column::ChangeSeq,
+            Expr::col(conversation::Column::ChangeSeq).add(by),
+        )
+        .filter(conversation::Column::Id.eq(conversation))
+        .exec_with_returning(txn)
+        .await?;
+    Ok(bumped.first().map(|c| c.change_seq))
 }
 
 /// Takes the conversation's next change_seq (locking its row until the

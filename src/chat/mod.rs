@@ -154,6 +154,8 @@ pub struct ChatService {
     users: Arc<UserCache>,
     /// Sends share transactions (see `storage::group_commit`).
     sends: GroupCommit<SendBatch>,
+    /// So do read-position moves.
+    read_moves: GroupCommit<changes::ReadMoves>,
     send_limit: WindowLimiter,
     typing_limit: WindowLimiter,
     presence: PresenceState,
@@ -177,6 +179,7 @@ impl ChatService {
         let writes = WriteGate::for_db(&db);
         let chat = Arc::new(Self {
             sends: GroupCommit::start(db.clone(), writes.clone(), SendBatch),
+            read_moves: GroupCommit::start(db.clone(), writes.clone(), changes::ReadMoves),
             writes,
             db,
             fanout,

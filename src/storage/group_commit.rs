@@ -12,7 +12,10 @@
 //! If the batch fails as a whole (a unique index refuses one of its rows, a
 //! commit fails), it is rolled back and its jobs run again one at a time,
 //! each in its own transaction, so each gets exactly its own outcome and one
-//! job's error never becomes another's.
+//! job's error never becomes another's. A failed transaction is rolled back
+//! at once, not left to its drop: on PostgreSQL a dropped transaction's
+//! rollback waits for its connection's next use, and until then it holds
+//! the row locks the jobs after it need.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -34,12 +37,23 @@ pub trait Batch: Send + Sync + 'static {
     type Output: Send + 'static;
 
     /// Every job, in `txn`: one output per job, in order. An error rolls the
-    /// whole batch back; its jobs then run through `one`.
+    /// whole batch back; its jobs then run through `one`. By default, each
+    /// job in turn as `one` does it (the batch shares `BEGIN` and `COMMIT`):
+    /// right for kinds whose `one` leaves nothing behind when its outcome is
+    /// a refusal, since the transaction is not rolled back between jobs.
     fn all(
         &self,
         txn: &DatabaseTransaction,
         jobs: &[Self::Job],
-    ) -> impl Future<Output = Result<Vec<Self::Output>, StorageError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Self::Output>, StorageError>> + Send {
+        async move {
+            let mut outputs = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                outputs.push(self.one(txn, job).await?);
+            }
+            Ok(outputs)
+        }
+    }
 
     /// One job, alone in `txn` (committed when this returns `Ok`).
     fn one(
@@ -113,14 +127,21 @@ async fn all_in_one<B: Batch>(
     jobs: &[B::Job],
 ) -> Result<Vec<B::Output>, StorageError> {
     let txn = db.begin().await?;
-    let outputs = batch.all(&txn, jobs).await?;
-    if outputs.len() != jobs.len() {
-        return Err(StorageError::Other(format!(
-            "a batch of {} jobs gave {} results",
-            jobs.len(),
-            outputs.len()
-        )));
-    }
+    let outputs = match batch.all(&txn, jobs).await {
+        Ok(outputs) if outputs.len() == jobs.len() => outputs,
+        Ok(outputs) => {
+            txn.rollback().await?;
+            return Err(StorageError::Other(format!(
+                "a batch of {} jobs gave {} results",
+                jobs.len(),
+                outputs.len()
+            )));
+        }
+        Err(e) => {
+            txn.rollback().await?;
+            return Err(e);
+        }
+    };
     txn.commit().await?;
     Ok(outputs)
 }
@@ -131,9 +152,16 @@ async fn one_alone<B: Batch>(
     job: &B::Job,
 ) -> Result<B::Output, StorageError> {
     let txn = db.begin().await?;
-    let output = batch.one(&txn, job).await?;
-    txn.commit().await?;
-    Ok(output)
+    match batch.one(&txn, job).await {
+        Ok(output) => {
+            txn.commit().await?;
+            Ok(output)
+        }
+        Err(e) => {
+            txn.rollback().await?;
+            Err(e)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,13 +4,17 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::sea_query::{Alias, Expr, InsertStatement, OnConflict, Query, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{CURRENCY, StoreError, StoreService};
+use crate::storage::StorageError;
 use crate::storage::entities::{cart_item, product, product_variant, user};
+use crate::storage::group_commit::Batch;
 use crate::validation::FieldErrors;
 
 const MAX_QUANTITY: i64 = 10_000;
@@ -116,14 +120,14 @@ impl StoreService {
         errors.into_result()?;
         let variant = self.purchasable_variant(&raw).await?;
         let added = self
-            .db
-            .execute(
-                self.db
-                    .get_database_backend()
-                    .build(&add_within_stock(user.id, variant.id, quantity)),
-            )
+            .cart_adds
+            .run(CartAdd {
+                user_id: user.id,
+                variant_id: variant.id,
+                quantity,
+            })
             .await?;
-        if added.rows_affected() != 1 {
+        if !added {
             return Err(self.not_enough(variant.id).await);
         }
         self.cart(user).await
@@ -244,6 +248,31 @@ fn check_quantity(errors: &mut FieldErrors, quantity: Option<i64>) -> i64 {
 /// the stock covers it, or else an increment of the existing line, atomic on
 /// both databases (concurrent adds all count, none exceeds stock, and a
 /// duplicate line cannot be created). No row changed means not enough stock.
+/// One add to a cart: concurrent adds share transactions (see
+/// `storage::group_commit`); each is one statement that changes nothing
+/// when the stock does not cover it.
+pub(super) struct CartAdd {
+    user_id: Uuid,
+    variant_id: Uuid,
+    quantity: i64,
+}
+
+pub(super) struct CartAdds;
+
+impl Batch for CartAdds {
+    type Job = CartAdd;
+    /// False when the stock does not cover the cart's new quantity.
+    type Output = bool;
+
+    async fn one(&self, txn: &DatabaseTransaction, add: &CartAdd) -> Result<bool, StorageError> {
+        let statement = add_within_stock(add.user_id, add.variant_id, add.quantity);
+        let added = txn
+            .execute(txn.get_database_backend().build(&statement))
+            .await?;
+        Ok(added.rows_affected() == 1)
+    }
+}
+
 fn add_within_stock(user_id: Uuid, variant_id: Uuid, quantity: i64) -> InsertStatement {
     let new_line = Query::select()
         .exprs([

@@ -39,6 +39,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::time::{Duration, Instant};
 
+use crate::storage::WriteGate;
+use crate::storage::group_commit::GroupCommit;
+
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryTrait, Select,
 };
@@ -59,6 +62,8 @@ pub struct StoreService {
     /// Catalog counts by query: counting thousands of rows on every page
     /// request was most of the list's cost (see the shop benchmark).
     counts: Mutex<HashMap<String, CachedCount>>,
+    /// Adds to carts share transactions (see `storage::group_commit`).
+    cart_adds: GroupCommit<cart::CartAdds>,
 }
 
 struct CachedCount {
@@ -81,6 +86,7 @@ impl StoreService {
         payments: &crate::config::PaymentSettings,
     ) -> Self {
         Self {
+            cart_adds: GroupCommit::start(db.clone(), WriteGate::for_db(&db), cart::CartAdds),
             db,
             paystack,
             unpaid_ttl: payments.unpaid_order_ttl,

@@ -251,6 +251,28 @@ both_backends! {
         assert_eq!(in_conversations, stored.len());
     }
 
+    async fn racing_reads_leave_the_furthest_position_whatever_shares_a_transaction(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ada = app.verified_user("ada").await;
+        let tobi = app.verified_user("tobi").await;
+        let conv = conversation(&app, &ada, &tobi).await;
+        for n in 1..=12 {
+            assert_eq!(send_rest(&app, &tobi, &conv, &format!("t-{n}"), "fabric?").await.0, StatusCode::CREATED);
+        }
+        // Two devices report reads at once, out of order and repeated.
+        let seqs_read = [3, 12, 7, 1, 12, 9, 5, 11, 2, 12, 6, 4];
+        let outcomes = futures_util::future::join_all(seqs_read.iter().map(|seq| read(&app, &ada, &conv, *seq))).await;
+        for (status, body) in &outcomes {
+            assert_eq!(*status, StatusCode::OK, "{body}");
+        }
+        let (_, position) = read(&app, &ada, &conv, 1).await;
+        assert_eq!((position["last_read_seq"].as_i64(), position["unread_count"].as_i64()), (Some(12), Some(0)));
+        let listed = list(&app, &ada).await;
+        assert_eq!(listed["results"][0]["unread_count"], 0, "{listed}");
+        assert_eq!(send_rest(&app, &tobi, &conv, "t-13", "and lining").await.0, StatusCode::CREATED);
+        assert_eq!(list(&app, &ada).await["results"][0]["unread_count"], 1);
+    }
+
     async fn unread_counts_follow_read_positions_which_only_move_forward(backend) {
         let app = TestApp::spawn(backend).await;
         let ada = app.verified_user("ada").await;
