@@ -181,6 +181,24 @@ impl AuthService {
         Ok(user)
     }
 
+    /// Whether a token a connection signed in with still holds, checked in
+    /// memory only: its login has not ended. Enough between two requests of a
+    /// long-lived connection, because everything that kills a user's tokens
+    /// (a password change or reset, deletion) ends all of the user's logins,
+    /// which every instance reads every `revoked::READ_EVERY`. A token that
+    /// names no login is checked in the database.
+    pub async fn login_still_open(&self, access: &str) -> Result<(), AuthError> {
+        let claims = self.tokens.decode(access, TokenType::Access)?;
+        match claims.fam {
+            Some(family) if self.revoked.contains(family) => Err(AuthError::TokenInvalid),
+            Some(_) => Ok(()),
+            None => self
+                .live_user(claims.user_id, claims.ver, None)
+                .await
+                .map(|_| ()),
+        }
+    }
+
     /// The user and when the token expires (Unix seconds), for connections
     /// that outlive one request and must end when their token does. Checks
     /// the login in the database itself: a socket re-checks rarely and must

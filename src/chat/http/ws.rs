@@ -232,10 +232,10 @@ enum Check {
     /// Told that one of the user's logins ended (on any instance): the
     /// database itself, so the socket closes at once.
     InTheDatabase,
-    /// The periodic check: as an HTTP request is checked (ended logins held
-    /// in memory, read from the database every 0.2 s; the cached user row),
-    /// so thousands of sockets cost no query each.
-    AsRequests,
+    /// The periodic check: the login has not ended, by the ended logins held
+    /// in memory (read from the database every 0.2 s), so thousands of
+    /// sockets cost no query each.
+    InMemory,
 }
 
 /// Sockets opened together (after a restart, every client reconnects at
@@ -311,7 +311,7 @@ impl Session {
                     if last_heard.elapsed() > settings.ping_interval * 2 {
                         return Some(close_frame(close::NO_PONG, "no pong"));
                     }
-                    if self.token_revoked(Check::AsRequests).await {
+                    if self.token_revoked(Check::InMemory).await {
                         return Some(close_frame(close::INVALID_TOKEN, "token revoked"));
                     }
                     if self.push(Message::Ping(Default::default())).await.is_err() {
@@ -378,7 +378,7 @@ impl Session {
         async move {
             let outcome = match check {
                 Check::InTheDatabase => auth.authenticate_until(&token).await.map(|_| ()),
-                Check::AsRequests => auth.authenticate(&token).await.map(|_| ()),
+                Check::InMemory => auth.login_still_open(&token).await,
             };
             matches!(outcome, Err(e) if !matches!(e, AuthError::Storage(_)))
         }
