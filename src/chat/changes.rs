@@ -205,6 +205,7 @@ pub(super) struct ReadMove {
 pub(super) struct ReadMoves;
 
 impl Batch for ReadMoves {
+    const KIND: &'static str = "chat_read";
     type Job = ReadMove;
     /// The change_seq of the move; `None` when the position was there already.
     type Output = Option<i64>;

@@ -36,6 +36,7 @@ pub type Stored = Option<message::Model>;
 pub struct SendBatch;
 
 impl Batch for SendBatch {
+    const KIND: &'static str = "chat_send";
     type Job = NewMessage;
     type Output = Stored;
 

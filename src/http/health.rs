@@ -53,7 +53,9 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Prometheus text format: `http_requests_total` by method, route and
-/// status, and the `http_request_duration_seconds` histogram.
+/// status, the `http_request_duration_seconds` histogram, and
+/// `group_commit_batch_size` by kind of write (`chat_send`, `chat_read`,
+/// `cart_add`).
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus metrics", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

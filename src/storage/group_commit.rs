@@ -33,6 +33,9 @@ const QUEUE: usize = 4 * MAX_BATCH;
 
 /// One kind of write that can be done in batches.
 pub trait Batch: Send + Sync + 'static {
+    /// Labels this kind's batch sizes in the metrics
+    /// (`group_commit_batch_size{kind}`).
+    const KIND: &'static str;
     type Job: Send + Sync + 'static;
     type Output: Send + 'static;
 
@@ -102,7 +105,7 @@ async fn write_batches<B: Batch>(
     while queue.recv_many(&mut waiting, MAX_BATCH).await > 0 {
         let (jobs, replies): (Vec<_>, Vec<_>) = std::mem::take(&mut waiting).into_iter().unzip();
         let _turn = gate.enter().await;
-        metrics::histogram!("group_commit_batch_size").record(jobs.len() as f64);
+        metrics::histogram!("group_commit_batch_size", "kind" => B::KIND).record(jobs.len() as f64);
         match all_in_one(&db, batch.as_ref(), &jobs).await {
             Ok(outputs) => {
                 for (reply, output) in replies.into_iter().zip(outputs) {
@@ -191,6 +194,7 @@ mod tests {
     }
 
     impl Batch for Arc<Recorder> {
+        const KIND: &'static str = "test";
         type Job = i64;
         type Output = i64;
 

@@ -260,6 +260,7 @@ pub(super) struct CartAdd {
 pub(super) struct CartAdds;
 
 impl Batch for CartAdds {
+    const KIND: &'static str = "cart_add";
     type Job = CartAdd;
     /// False when the stock does not cover the cart's new quantity.
     type Output = bool;
