@@ -103,6 +103,16 @@ pub struct ConfigArgs {
     /// First wait before resending a refund Paystack could not take; it doubles per attempt.
     #[arg(long, env = "ATELIER_REFUND_RETRY_SECS", default_value_t = 30)]
     pub refund_retry_secs: u64,
+    /// Days after delivery when a commission nobody disputed completes by itself.
+    #[arg(
+        long,
+        env = "ATELIER_COMMISSION_AUTO_COMPLETE_DAYS",
+        default_value_t = 7
+    )]
+    pub commission_auto_complete_days: u64,
+    /// Days after delivery when the customer may still ask for alterations.
+    #[arg(long, env = "ATELIER_COMMISSION_ALTERATION_DAYS", default_value_t = 7)]
+    pub commission_alteration_days: u64,
     /// `redis://host:port`: fan chat events out to every instance through Redis. Unset: one process.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
@@ -149,6 +159,27 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub payments: PaymentSettings,
     pub chat: ChatSettings,
+    pub commissions: CommissionSettings,
+}
+
+#[derive(Clone, Debug)]
+pub struct CommissionSettings {
+    /// A delivered commission nobody disputed completes after this long.
+    pub auto_complete_after: Duration,
+    /// The customer may ask for alterations for this long after delivery.
+    pub alteration_window: Duration,
+    /// How often reminders and automatic completions are looked for.
+    pub check_every: Duration,
+}
+
+impl Default for CommissionSettings {
+    fn default() -> Self {
+        Self {
+            auto_complete_after: Duration::from_secs(7 * 24 * 3600),
+            alteration_window: Duration::from_secs(7 * 24 * 3600),
+            check_every: Duration::from_secs(30),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -183,6 +214,11 @@ pub struct AuthSettings {
     pub failure_window: Duration,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
+}
+
+/// At most ten years, so a typo cannot overflow a timestamp.
+fn days(n: u64) -> Duration {
+    Duration::from_secs(n.min(3650) * 24 * 3600)
 }
 
 pub const MIN_ARGON2_MEMORY_KIB: u32 = 19456;
@@ -273,6 +309,11 @@ impl ConfigArgs {
                 auth_timeout: Duration::from_secs(self.chat_auth_timeout_secs.clamp(1, 300)),
                 redis_url: self.redis_url.filter(|u| !u.trim().is_empty()),
                 ..ChatSettings::default()
+            },
+            commissions: CommissionSettings {
+                auto_complete_after: days(self.commission_auto_complete_days),
+                alteration_window: days(self.commission_alteration_days),
+                ..CommissionSettings::default()
             },
             auth: AuthSettings {
                 access_token_ttl: Duration::from_secs(self.access_token_ttl_secs),

@@ -13,6 +13,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::auth::AuthError;
 use crate::chat::ChatError;
+use crate::commissions::CommissionError;
 use crate::media::MediaError;
 use crate::storage::StorageError;
 use crate::store::StoreError;
@@ -268,6 +269,26 @@ impl From<StoreError> for ApiError {
                 )
             }
             StoreError::Storage(e) => e.into(),
+        }
+    }
+}
+
+impl From<CommissionError> for ApiError {
+    fn from(err: CommissionError) -> Self {
+        match err {
+            CommissionError::Invalid(errors) => ApiError::Validation(errors),
+            CommissionError::NotFound => ApiError::not_found(),
+            CommissionError::Forbidden(why) => {
+                ApiError::new(StatusCode::FORBIDDEN, "permission_denied", why)
+            }
+            CommissionError::WrongState { detail, .. } => {
+                ApiError::new(StatusCode::CONFLICT, "invalid_state", detail)
+            }
+            CommissionError::Conflict(code, detail) => {
+                ApiError::new(StatusCode::CONFLICT, code, detail)
+            }
+            CommissionError::Provider(cause) => StoreError::Provider(cause).into(),
+            CommissionError::Storage(e) => e.into(),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod chat;
+pub mod commissions;
 pub mod config;
 pub mod error;
 pub mod housekeeping;

@@ -60,7 +60,8 @@ impl Application {
             settings.data_dir.join("outbox"),
         )?;
         tracing::info!(mailer = %mailer.describe(), "email");
-        let auth = AuthService::new(db.clone(), settings.auth.clone(), &secret, Arc::new(mailer));
+        let mailer = Arc::new(mailer);
+        let auth = AuthService::new(db.clone(), settings.auth.clone(), &secret, mailer.clone());
         let longest_window = settings
             .auth
             .failure_window
@@ -92,6 +93,14 @@ impl Application {
             settings.max_upload_bytes,
         ));
         tracing::info!(store = %media.describe(), "media");
+        let commissions = crate::commissions::CommissionService::start(
+            db.clone(),
+            store.clone(),
+            chat.clone(),
+            mailer,
+            settings.commissions.clone(),
+        );
+        commissions.clone().spawn_due_work();
         let state = AppState {
             db: db.clone(),
             auth: auth.clone(),
@@ -99,6 +108,7 @@ impl Application {
             idempotency: IdempotencyStore::new(db.clone()),
             media: media.clone(),
             metrics: metrics_handle(),
+            commissions,
             chat: chat.clone(),
             tailors: Arc::new(crate::tailors::TailorService::new(
                 db.clone(),

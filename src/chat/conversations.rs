@@ -153,6 +153,23 @@ impl ChatService {
         Ok((conversation, created))
     }
 
+    /// The pair's conversation (opened if they have none, unless a block
+    /// stands between them), now showing that it is about `commission`.
+    pub async fn open_for_commission(
+        &self,
+        customer: Uuid,
+        tailor: Uuid,
+        commission: Uuid,
+    ) -> Result<Uuid, ChatError> {
+        let (conversation, _) = self.open_pair(customer, tailor, None).await?;
+        conversation::Entity::update_many()
+            .col_expr(conversation::Column::CommissionId, Expr::value(commission))
+            .filter(conversation::Column::Id.eq(conversation.id))
+            .exec(&self.db)
+            .await?;
+        Ok(conversation.id)
+    }
+
     /// The conversation between two users, if they have one.
     pub(super) async fn between(
         &self,
@@ -242,6 +259,7 @@ impl ChatService {
             id: Uuid::now_v7(),
             pair_key: Some(key.to_string()),
             order_id,
+            commission_id: None,
             last_seq: 0,
             change_seq: 0,
             activity_at: now,
@@ -252,6 +270,7 @@ impl ChatService {
             id: Set(row.id),
             pair_key: Set(row.pair_key.clone()),
             order_id: Set(row.order_id),
+            commission_id: Set(None),
             last_seq: Set(0),
             change_seq: Set(0),
             activity_at: Set(now),
@@ -386,6 +405,7 @@ impl ChatService {
                 ConversationView {
                     id: c.id,
                     order_id: c.order_id,
+                    commission_id: c.commission_id,
                     other_member,
                     members: member_ids,
                     last_message: last.remove(&c.id),

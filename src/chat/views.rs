@@ -88,6 +88,9 @@ pub struct ConversationView {
     pub id: Uuid,
     /// The order this conversation is about, if any.
     pub order_id: Option<Uuid>,
+    /// The commission the pair last talked about, if any
+    /// (`/commissions/api/<id>/`).
+    pub commission_id: Option<Uuid>,
     /// The other member (for a two-person conversation).
     pub other_member: Option<ChatUser>,
     pub members: Vec<Uuid>,

@@ -2,6 +2,7 @@
 
 pub mod extract;
 pub mod health;
+pub mod idempotent;
 pub mod ip_limit;
 pub mod middleware;
 pub mod pagination;

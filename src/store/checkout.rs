@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use super::cart::CartLine;
 use super::orders::{OrderView, Status, record_event};
+use super::payment_owners::{PaymentPage, record_payment};
 use super::payments::PaymentInfo;
 use super::{CURRENCY, StoreError, StoreService};
 use crate::storage::entities::{
@@ -48,12 +49,6 @@ pub struct CheckoutResult {
 }
 
 /// A payment started with the provider before the orders are written.
-struct Started {
-    reference: String,
-    amount: i64,
-    authorization_url: String,
-}
-
 impl StoreService {
     pub async fn checkout(
         &self,
@@ -170,7 +165,7 @@ impl StoreService {
                     .initialize(&customer.email, amount, CURRENCY, &reference)
                     .await
                     .map_err(|e| StoreError::Provider(e.to_string()))?;
-                Some(Started {
+                Some(PaymentPage {
                     reference,
                     amount,
                     authorization_url: init.authorization_url,
@@ -205,7 +200,9 @@ impl StoreService {
             return Err(err);
         }
         let payment = match &started {
-            Some(started) => Some(insert_payment(&txn, customer.id, started).await?),
+            Some(started) => Some(
+                record_payment(&txn, customer.id, started, super::payments::ORDER_PURPOSE).await?,
+            ),
             None => None,
         };
         let orders =
@@ -306,28 +303,6 @@ async fn take_stock(txn: &impl ConnectionTrait, lines: &[CartLine]) -> Result<()
         }
     }
     Ok(())
-}
-
-async fn insert_payment(
-    txn: &impl ConnectionTrait,
-    customer_id: Uuid,
-    started: &Started,
-) -> Result<payment::Model, StoreError> {
-    let now = Utc::now();
-    Ok(payment::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        reference: Set(started.reference.clone()),
-        customer_id: Set(customer_id),
-        provider: Set("paystack".into()),
-        amount_kobo: Set(started.amount),
-        currency: Set(CURRENCY.into()),
-        status: Set("pending".into()),
-        authorization_url: Set(started.authorization_url.clone()),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(txn)
-    .await?)
 }
 
 /// One order per tailor, with its items and first timeline event.

@@ -14,6 +14,7 @@ mod error;
 mod favorites;
 pub mod http;
 mod orders;
+mod payment_owners;
 mod payments;
 mod paystack;
 mod pricing;
@@ -28,9 +29,11 @@ pub use error::StoreError;
 pub use orders::{
     OrderEventView, OrderItemView, OrderPage, OrderView, Party, PaymentView, Status, order_lines,
 };
+pub use payment_owners::{PaymentOwner, PaymentPage, record_payment};
 pub use payments::PaymentInfo;
 pub use paystack::Paystack;
 pub use products::{ProductInput, VariantInput};
+pub use refunds::queue_commission_refund;
 pub use reviews::{ReviewPage, ReviewView};
 pub use views::{CategoryView, ProductDetail, ProductSummary, RatingSummary, VariantView};
 
@@ -64,6 +67,8 @@ pub struct StoreService {
     counts: Mutex<HashMap<String, CachedCount>>,
     /// Adds to carts share transactions (see `storage::group_commit`).
     cart_adds: GroupCommit<cart::CartAdds>,
+    /// Who settles payments that are not a checkout's, by purpose.
+    payment_owners: std::sync::RwLock<HashMap<&'static str, std::sync::Arc<dyn PaymentOwner>>>,
 }
 
 struct CachedCount {
@@ -93,6 +98,7 @@ impl StoreService {
             refund_retry_after: payments.refund_retry_after,
             catalog_version: AtomicU64::new(0),
             counts: Mutex::new(HashMap::new()),
+            payment_owners: Default::default(),
         }
     }
 

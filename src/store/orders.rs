@@ -379,7 +379,7 @@ impl StoreService {
             .all(conn)
             .await?
             .into_iter()
-            .map(|r| (r.order_id, r.status))
+            .filter_map(|r| Some((r.order_id?, r.status)))
             .collect();
         let parties = rows.iter().flat_map(|r| [r.customer_id, r.tailor_id]);
         let avatars = crate::media::avatar_urls(conn, parties).await?;

@@ -24,6 +24,9 @@ use super::refunds::queue_refund;
 use super::{StoreError, StoreService};
 use crate::storage::entities::{order, payment, user};
 
+/// The purpose of a checkout's payment (see `payment_owners` for others).
+pub(super) const ORDER_PURPOSE: &str = "order";
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PaymentInfo {
     pub reference: String,
@@ -128,7 +131,7 @@ impl StoreService {
 
     /// Marks the payment and its orders paid, once, if the provider reports
     /// success for exactly the amount and currency we asked for.
-    async fn settle(
+    pub(super) async fn settle(
         &self,
         row: &payment::Model,
         transaction: &Transaction,
@@ -148,6 +151,9 @@ impl StoreService {
                 "payment_mismatch",
                 "The amount or currency paid does not match the order.".into(),
             ));
+        }
+        if row.purpose != ORDER_PURPOSE {
+            return self.settle_for_owner(row, transaction).await;
         }
         let txn = self.db.begin().await?;
         if !move_payment(&txn, row.id, "pending", "paid").await? {
@@ -353,7 +359,7 @@ pub(super) async fn lock_payment(
 
 /// Moves the payment from `from` to `to`; false when it was not in `from`,
 /// so only one of several racing settlements goes through.
-async fn move_payment(
+pub(super) async fn move_payment(
     conn: &impl ConnectionTrait,
     id: Uuid,
     from: &str,

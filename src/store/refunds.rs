@@ -78,14 +78,51 @@ pub(super) async fn queue_refund(
     order: &order::Model,
     payment: &payment::Model,
 ) -> Result<(), StoreError> {
+    let owed = Owed {
+        order_id: Some(order.id),
+        commission_id: None,
+        amount_kobo: order.total_kobo,
+    };
+    queue(conn, payment, owed).await
+}
+
+/// Records that `amount_kobo` of `payment` goes back to the customer for a
+/// commission (a cancellation, or a dispute's refund); part of the caller's
+/// transaction. The same sender sends it as it sends orders' refunds.
+pub async fn queue_commission_refund(
+    conn: &impl ConnectionTrait,
+    commission_id: Uuid,
+    payment: &payment::Model,
+    amount_kobo: i64,
+) -> Result<(), StoreError> {
+    let owed = Owed {
+        order_id: None,
+        commission_id: Some(commission_id),
+        amount_kobo,
+    };
+    queue(conn, payment, owed).await
+}
+
+struct Owed {
+    order_id: Option<Uuid>,
+    commission_id: Option<Uuid>,
+    amount_kobo: i64,
+}
+
+async fn queue(
+    conn: &impl ConnectionTrait,
+    payment: &payment::Model,
+    owed: Owed,
+) -> Result<(), StoreError> {
     let now = Utc::now();
     refund::ActiveModel {
         id: Set(Uuid::now_v7()),
-        order_id: Set(order.id),
+        order_id: Set(owed.order_id),
+        commission_id: Set(owed.commission_id),
         payment_id: Set(payment.id),
         reference: Set(payment.reference.clone()),
-        amount_kobo: Set(order.total_kobo),
-        currency: Set(order.currency.clone()),
+        amount_kobo: Set(owed.amount_kobo),
+        currency: Set(payment.currency.clone()),
         status: Set(RefundStatus::Queued.as_str().into()),
         attempts: Set(0),
         next_attempt_at: Set(now),

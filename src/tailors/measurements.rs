@@ -417,7 +417,8 @@ fn view(row: measurement_profile::Model) -> MeasurementView {
     }
 }
 
-fn version_view(row: measurement_version::Model) -> MeasurementVersionView {
+/// A stored version as its owner (or a commission's tailor) sees it.
+pub fn version_view(row: measurement_version::Model) -> MeasurementVersionView {
     let unit = Unit::parse(&row.unit).unwrap_or(Unit::Cm);
     MeasurementVersionView {
         id: row.id,

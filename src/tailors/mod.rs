@@ -13,13 +13,13 @@ mod error;
 pub mod export;
 mod follows;
 pub mod http;
-mod measurements;
+pub mod measurements;
 mod portfolio;
 mod profile_input;
 mod profiles;
 mod reviews;
 mod tailor_row;
-mod uploads;
+pub mod uploads;
 
 pub use directory::{DirectoryPage, DirectoryQuery, TailorSummary};
 pub use error::TailorError;
@@ -28,6 +28,7 @@ pub use profile_input::{ProfileInput, SKILLS, Skill, search_text_of, skills_colu
 pub use profiles::{
     OwnProfileView, PortfolioPreview, PublicProfileView, VerificationView, insert_empty_profile,
 };
+pub use tailor_row::{is_live_tailor, lock_profile};
 
 use std::sync::Arc;
 

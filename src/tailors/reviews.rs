@@ -22,7 +22,8 @@ use uuid::Uuid;
 
 use super::tailor_row::{is_live_tailor, lock_profile};
 use super::{TailorError, TailorService, uploads};
-use crate::storage::entities::{order, tailor_profile, tailor_review, user};
+use crate::commissions::machine::Status as CommissionStatus;
+use crate::storage::entities::{commission, order, tailor_profile, tailor_review, user};
 use crate::store::{RatingSummary, Status};
 use crate::validation::{BLANK, FieldErrors, REQUIRED};
 
@@ -118,7 +119,7 @@ impl TailorService {
         }
         if !self.served_by(customer.id, tailor_id).await? {
             return Err(TailorError::Forbidden(
-                "Only customers with a delivered or completed order from this tailor can review them.",
+                "Only customers with a delivered or completed order, or a completed commission, from this tailor can review them.",
             ));
         }
         let image_ids = images.map(|ids| serde_json::to_string(&ids).unwrap_or_default());
@@ -262,6 +263,8 @@ impl TailorService {
     /// Hook for commissions (next issue): a completed commission with this
     /// tailor must count too; add it here, the one place that decides who may
     /// review a tailor.
+    /// A delivered or completed order from the tailor, or a completed
+    /// commission.
     async fn served_by(&self, customer: Uuid, tailor: Uuid) -> Result<bool, TailorError> {
         let served = order::Entity::find()
             .filter(order::Column::CustomerId.eq(customer))
@@ -272,7 +275,16 @@ impl TailorService {
             )
             .count(&self.db)
             .await?;
-        Ok(served > 0)
+        if served > 0 {
+            return Ok(true);
+        }
+        let made = commission::Entity::find()
+            .filter(commission::Column::CustomerId.eq(customer))
+            .filter(commission::Column::TailorId.eq(tailor))
+            .filter(commission::Column::Status.eq(CommissionStatus::Completed.as_str()))
+            .count(&self.db)
+            .await?;
+        Ok(made > 0)
     }
 
     /// Views with each author's public face and the image URLs, in a fixed

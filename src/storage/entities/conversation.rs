@@ -11,6 +11,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub pair_key: Option<String>,
     pub order_id: Option<Uuid>,
+    /// The commission the pair last talked about (the newest request).
+    pub commission_id: Option<Uuid>,
     pub last_seq: i64,
     /// The last change (send, edit, deletion, read move) in this conversation.
     pub change_seq: i64,

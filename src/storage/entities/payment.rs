@@ -17,6 +17,8 @@ pub struct Model {
     /// `pending`, `paid`, `failed`, `expired` or `refunded` (paid after expiry).
     pub status: String,
     pub authorization_url: String,
+    /// `order` (a checkout's orders) or `commission` (see `commission_payments`).
+    pub purpose: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

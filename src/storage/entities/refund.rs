@@ -7,8 +7,10 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
+    /// The order refunded, or none for a commission's refund.
     #[sea_orm(unique)]
-    pub order_id: Uuid,
+    pub order_id: Option<Uuid>,
+    pub commission_id: Option<Uuid>,
     pub payment_id: Uuid,
     /// The payment's reference: the provider's transaction to refund.
     pub reference: String,

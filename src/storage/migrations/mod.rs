@@ -24,6 +24,7 @@ mod m0017_tailors;
 mod m0018_tailor_directory_indexes;
 mod m0019_portfolio_positions;
 mod m0021_changed_messages_index;
+mod m0022_commissions;
 
 /// See m0021: the query for changed messages repeats the index's condition.
 pub use m0021_changed_messages_index::CONDITION as CHANGED_MESSAGES_CONDITION;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0018_tailor_directory_indexes::Migration),
             Box::new(m0019_portfolio_positions::Migration),
             Box::new(m0021_changed_messages_index::Migration),
+            Box::new(m0022_commissions::Migration),
         ]
     }
 }

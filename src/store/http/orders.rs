@@ -1,12 +1,10 @@
 //! Cart, checkout (with `Idempotency-Key`) and orders.
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -15,8 +13,8 @@ use uuid::Uuid;
 use crate::auth::http::CurrentUser;
 use crate::error::{ApiError, BadRequest, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::idempotent::{Outcome, required_key, run_once};
 use crate::http::pagination::{PageLinks, PageRequest, invalid_page};
-use crate::idempotency::Begin;
 use crate::state::AppState;
 use crate::store::{CHECKOUT_IN_PROGRESS, CartView, OrderView, Party, PaymentInfo, StoreError};
 
@@ -194,81 +192,35 @@ async fn checkout(
     headers: HeaderMap,
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Response, ApiError> {
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 255)
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "idempotency_key_required",
-                "Send an Idempotency-Key header (up to 255 characters) with each checkout.",
-            )
-        })?;
+    let key = required_key(&headers, "checkout")?;
     let request: CheckoutRequest = serde_json::from_value(body.clone())
         .map_err(|e| ApiError::bad_request("parse_error", format!("Invalid data: {e}")))?;
-    let key = format!("{}:checkout:{key}", user.id);
-    let hash = hex(&Sha256::digest(body.to_string().as_bytes()));
-    match state.idempotency.begin(&key, &hash).await? {
-        Begin::Replay { status, body } => return Ok(json_response(status, body)),
-        Begin::InFlight => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "request_in_progress",
-                "A checkout with this Idempotency-Key is still running.",
-            ));
+    run_once(&state, user.id, "checkout", &key, &body, async {
+        let outcome = state
+            .store
+            .checkout(&user, request.delivery_address, request.payment_method)
+            .await;
+        // Refused only because another checkout of the cart was running: not
+        // this key's answer for good, so a retry with it runs again.
+        let transient =
+            matches!(&outcome, Err(StoreError::Conflict(code, _)) if *code == CHECKOUT_IN_PROGRESS);
+        let response = match outcome {
+            Ok(result) => (
+                StatusCode::CREATED,
+                Json(CheckoutBody {
+                    orders: result.orders,
+                    payment: result.payment,
+                }),
+            )
+                .into_response(),
+            Err(err) => ApiError::from(err).into_response(),
+        };
+        Outcome {
+            response,
+            retry_runs_again: transient,
         }
-        Begin::Mismatch => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                "This Idempotency-Key was used with a different request.",
-            ));
-        }
-        Begin::Fresh => {}
-    }
-    let outcome = state
-        .store
-        .checkout(&user, request.delivery_address, request.payment_method)
-        .await;
-    // Refused only because another checkout of the cart was running: not
-    // this key's answer for good, so a retry with it runs again.
-    let transient =
-        matches!(&outcome, Err(StoreError::Conflict(code, _)) if *code == CHECKOUT_IN_PROGRESS);
-    let response = match outcome {
-        Ok(result) => (
-            StatusCode::CREATED,
-            Json(CheckoutBody {
-                orders: result.orders,
-                payment: result.payment,
-            }),
-        )
-            .into_response(),
-        Err(err) => ApiError::from(err).into_response(),
-    };
-    let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    if parts.status.is_server_error() || transient {
-        state.idempotency.abandon(&key).await?;
-    } else {
-        state
-            .idempotency
-            .finish(&key, parts.status.as_u16(), &text)
-            .await?;
-    }
-    Ok(Response::from_parts(parts, Body::from(bytes)))
-}
-
-fn json_response(status: u16, body: String) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    })
+    .await
 }
 
 async fn order_page(
