@@ -13,8 +13,12 @@ pub enum AccountDeletion {
     /// username are free again.
     Deleted,
     /// Nothing changed: these orders (as customer or tailor) are unpaid,
-    /// paid but not delivered, or have a refund that is not settled.
-    OpenOrders(Vec<Uuid>),
+    /// paid but not delivered, or have a refund that is not settled; these
+    /// commissions are paid for, being made, delivered or disputed.
+    OpenOrders {
+        orders: Vec<Uuid>,
+        commissions: Vec<Uuid>,
+    },
 }
 
 impl AuthService {
@@ -50,9 +54,16 @@ impl AuthService {
             Erasure::Erased => {}
             // Another request deleted it meanwhile: this token is dead.
             Erasure::AlreadyGone => return Err(AuthError::TokenInvalid),
-            Erasure::OpenOrders(ids) => {
-                tracing::info!(user_id = %account.id, open = ids.len(), "account deletion refused: open orders");
-                return Ok(AccountDeletion::OpenOrders(ids));
+            Erasure::OpenOrders {
+                orders,
+                commissions,
+            } => {
+                tracing::info!(user_id = %account.id, orders = orders.len(), commissions = commissions.len(),
+                    "account deletion refused: open orders or commissions");
+                return Ok(AccountDeletion::OpenOrders {
+                    orders,
+                    commissions,
+                });
             }
         }
         self.sessions_ended(account.id);

@@ -44,8 +44,12 @@ pub enum Erasure {
     Erased,
     /// Deleted already (by a request that won a race).
     AlreadyGone,
-    /// Orders (as customer or tailor) with money in motion; nothing changed.
-    OpenOrders(Vec<Uuid>),
+    /// Orders and commissions (as customer or tailor) with money or work
+    /// in motion; nothing changed.
+    OpenOrders {
+        orders: Vec<Uuid>,
+        commissions: Vec<Uuid>,
+    },
 }
 
 pub async fn erase_account(
@@ -58,10 +62,14 @@ pub async fn erase_account(
         return Ok(Erasure::AlreadyGone);
     }
     take_stock_off_sale(&txn, account.id).await?;
-    let open = open_orders(&txn, account.id).await?;
-    if !open.is_empty() {
+    let orders = open_orders(&txn, account.id).await?;
+    let commissions = crate::commissions::open_commissions_of(&txn, account.id).await?;
+    if !orders.is_empty() || !commissions.is_empty() {
         txn.rollback().await?;
-        return Ok(Erasure::OpenOrders(open));
+        return Ok(Erasure::OpenOrders {
+            orders,
+            commissions,
+        });
     }
     // Only now: it changes uniquely indexed columns, which on PostgreSQL
     // takes a stronger row lock than `hold_live_account`, one that waits for

@@ -11,6 +11,8 @@
 mod background;
 pub mod disputes;
 mod error;
+pub mod export;
+mod figures;
 pub mod http;
 pub mod machine;
 pub mod offers;
@@ -20,6 +22,7 @@ mod requests;
 mod views;
 
 pub use error::CommissionError;
+pub use figures::CommissionFigures;
 pub use requests::{CommissionRequest, FABRIC_SOURCES, FULFILMENTS};
 pub use views::{CommissionDetail, CommissionView, DisputeView, EventView, OfferView};
 

@@ -161,7 +161,7 @@ fn overdue(row: &commission::Model, now: DateTime<Utc>) -> bool {
         && row.due_at.is_some_and(|due| due < now)
 }
 
-async fn summary(
+pub(super) async fn summary(
     db: &impl sea_orm::ConnectionTrait,
     rows: Vec<commission::Model>,
 ) -> Result<Vec<CommissionView>, CommissionError> {

@@ -144,6 +144,9 @@ pub struct OpenOrdersBody {
     /// Orders (as customer or as tailor) that are unpaid, paid but not yet
     /// delivered, or whose refund is not settled.
     pub open_orders: Vec<Uuid>,
+    /// Commissions (either side) paid for, being made, delivered but not
+    /// completed, or disputed.
+    pub open_commissions: Vec<Uuid>,
 }
 
 #[derive(Deserialize, IntoParams, Default)]

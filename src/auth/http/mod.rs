@@ -425,7 +425,7 @@ async fn export_me(
         (status = 204, description = "Deleted"),
         (status = 400, description = "`{\"password\": [...]}`: missing or wrong password", body = BadRequest),
         (status = 401, description = "`not_authenticated` or `token_not_valid` (also when the account was deleted meanwhile)", body = ErrorBody),
-        (status = 409, description = "`account_has_open_orders`, with the ids in `open_orders`", body = OpenOrdersBody),
+        (status = 409, description = "`account_has_open_orders`, with the ids in `open_orders` and `open_commissions`", body = OpenOrdersBody),
         (status = 429, description = "Too many wrong passwords", body = ErrorBody)))]
 async fn delete_me(
     State(state): State<AppState>,
@@ -434,14 +434,19 @@ async fn delete_me(
 ) -> Result<Response, ApiError> {
     match state.auth.delete_account(user, body.password).await? {
         AccountDeletion::Deleted => Ok(StatusCode::NO_CONTENT.into_response()),
-        AccountDeletion::OpenOrders(ids) => {
+        AccountDeletion::OpenOrders {
+            orders,
+            commissions,
+        } => {
             let body = OpenOrdersBody {
                 detail: format!(
-                    "Money is still moving on {} order(s): wait until they are delivered or cancelled and any refund is settled, then try again.",
-                    ids.len()
+                    "Money or work is still moving on {} order(s) and {} commission(s): wait until they are delivered, completed or cancelled and any refund is settled, then try again.",
+                    orders.len(),
+                    commissions.len()
                 ),
                 code: "account_has_open_orders".into(),
-                open_orders: ids,
+                open_orders: orders,
+                open_commissions: commissions,
             };
             Ok((StatusCode::CONFLICT, Json(body)).into_response())
         }

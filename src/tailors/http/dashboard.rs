@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use super::TAG;
 use crate::auth::http::{CurrentUser, UserPublic};
+use crate::commissions::CommissionFigures;
 use crate::error::{ApiError, ErrorBody};
 use crate::http::extract::ApiQuery;
 use crate::http::pagination::{PageLinks, PageRequest, invalid_page};
@@ -87,9 +88,9 @@ pub struct DashboardRating {
     pub count: i64,
 }
 
-/// The tailor's figures. Commission and fitting figures are not part of it
-/// yet: they arrive as new fields with those features (clients ignore
-/// fields they do not know).
+/// The tailor's figures. Fitting figures are not part of it yet: they
+/// arrive as new fields with that feature (clients ignore fields they do
+/// not know).
 #[derive(Serialize, ToSchema)]
 pub struct DashboardView {
     /// Products in the tailor's store (hidden ones included, deleted ones not).
@@ -100,6 +101,8 @@ pub struct DashboardView {
     /// Users following the tailor.
     pub followers: i64,
     pub rating: DashboardRating,
+    /// Requests, quotes, work by stage, due dates and money received.
+    pub commissions: CommissionFigures,
 }
 
 /// Your customers (tailors): who ordered from you or chatted with you, each
@@ -147,8 +150,7 @@ async fn customers(
 }
 
 /// Your dashboard (tailors): products, orders by status, this month's
-/// revenue, followers, rating. Commission and fitting figures come with
-/// those features.
+/// revenue, followers, rating, and your commissions.
 #[utoipa::path(get, path = "/tailor/api/dashboard", tag = TAG,
     security(("bearer" = [])),
     responses(
@@ -159,10 +161,11 @@ async fn dashboard(
     CurrentUser(me): CurrentUser,
 ) -> Result<Json<DashboardView>, ApiError> {
     let figures = state.tailors.dashboard(&me).await?;
-    Ok(Json(view(figures)))
+    let commissions = state.commissions.figures(me.id).await?;
+    Ok(Json(view(figures, commissions)))
 }
 
-fn view(d: Dashboard) -> DashboardView {
+fn view(d: Dashboard, commissions: CommissionFigures) -> DashboardView {
     let mut by_status = OrdersByStatus::default();
     for (status, n) in &d.orders_by_status {
         let slot = match *status {
@@ -193,5 +196,6 @@ fn view(d: Dashboard) -> DashboardView {
             average: d.rating_avg_centi as f64 / 100.0,
             count: d.rating_count,
         },
+        commissions,
     }
 }
