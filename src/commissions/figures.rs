@@ -1,7 +1,5 @@
 //! The commission figures on the tailor's dashboard.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Datelike, TimeDelta, TimeZone, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
@@ -9,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::machine::{STAGES, Status};
+use super::machine::Status;
 use super::{CommissionError, CommissionService};
 use crate::storage::entities::{commission, commission_payment, payment};
 
@@ -20,9 +18,8 @@ pub struct CommissionFigures {
     /// Your quotes the customer has not answered yet.
     pub open_quotes: u64,
     pub awaiting_deposit: u64,
-    /// Commissions in progress by the stage last reported
-    /// (`not_started` before the first update).
-    pub in_progress_by_stage: BTreeMap<String, u64>,
+    /// Commissions in progress by the stage last reported.
+    pub in_progress_by_stage: StageCounts,
     /// Ready, waiting for the balance or collection.
     pub ready: u64,
     /// Active commissions due in the next 7 days.
@@ -33,6 +30,31 @@ pub struct CommissionFigures {
     pub deposits_this_month_kobo: i64,
     /// Kobo of balances paid this calendar month (UTC).
     pub balances_this_month_kobo: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema, Default)]
+pub struct StageCounts {
+    /// No progress update yet.
+    pub not_started: u64,
+    pub cutting: u64,
+    pub sewing: u64,
+    pub fitting: u64,
+    pub alterations: u64,
+    pub finishing: u64,
+}
+
+impl StageCounts {
+    fn slot(&mut self, stage: Option<&str>) -> Option<&mut u64> {
+        Some(match stage {
+            None => &mut self.not_started,
+            Some("cutting") => &mut self.cutting,
+            Some("sewing") => &mut self.sewing,
+            Some("fitting") => &mut self.fitting,
+            Some("alterations") => &mut self.alterations,
+            Some("finishing") => &mut self.finishing,
+            Some(_) => return None,
+        })
+    }
 }
 
 fn month_start(now: DateTime<Utc>) -> DateTime<Utc> {
@@ -49,12 +71,7 @@ impl CommissionService {
             mine().filter(commission::Column::Status.is_in(statuses.iter().map(|s| s.as_str())))
         };
         let active = [Status::AwaitingDeposit, Status::InProgress];
-        let mut by_stage: BTreeMap<String, u64> = STAGES
-            .iter()
-            .filter(|s| **s != "ready")
-            .map(|s| (s.to_string(), 0))
-            .collect();
-        by_stage.insert("not_started".into(), 0);
+        let mut by_stage = StageCounts::default();
         let stages: Vec<(Option<String>, i64)> = counted(&[Status::InProgress])
             .select_only()
             .column(commission::Column::Stage)
@@ -64,8 +81,9 @@ impl CommissionService {
             .all(&self.db)
             .await?;
         for (stage, n) in stages {
-            let key = stage.unwrap_or_else(|| "not_started".into());
-            *by_stage.entry(key).or_default() += n as u64;
+            if let Some(slot) = by_stage.slot(stage.as_deref()) {
+                *slot += n as u64;
+            }
         }
         Ok(CommissionFigures {
             pending_requests: counted(&[Status::Requested, Status::Countered])

@@ -5,6 +5,7 @@
 //! well as for an order; a conversation shows the commission it is about.
 
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, TransactionTrait};
 
 use super::columns::{counter, flag, restrict, text, timestamp, uuid_key};
 
@@ -353,8 +354,11 @@ fn refunds_next() -> TableCreateStatement {
         .to_owned()
 }
 
+/// All on one connection, in one transaction: SQLite checks a rename's
+/// target name against the schema the connection last read, so a pooled
+/// connection that did not see the drop would refuse the rename.
 async fn rebuild_refunds(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    manager.create_table(refunds_next()).await?;
+    let backend = manager.get_database_backend();
     let kept = vec![
         Refunds::Id,
         Refunds::OrderId,
@@ -381,31 +385,34 @@ async fn rebuild_refunds(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         )
         .map_err(|e| DbErr::Migration(e.to_string()))?
         .to_owned();
-    manager.exec_stmt(copy).await?;
-    manager
-        .drop_table(Table::drop().table(Refunds::Table).to_owned())
+    let txn = manager.get_connection().begin().await?;
+    txn.execute(backend.build(&refunds_next())).await?;
+    txn.execute(backend.build(&copy)).await?;
+    txn.execute(backend.build(&Table::drop().table(Refunds::Table).to_owned()))
         .await?;
-    manager
-        .rename_table(
-            Table::rename()
+    txn.execute(
+        backend.build(
+            &Table::rename()
                 .table(RefundsNext::Table, Refunds::Table)
                 .to_owned(),
-        )
-        .await?;
-    index(
-        manager,
-        "idx_refunds_due",
-        Refunds::Table,
-        [Refunds::Status, Refunds::NextAttemptAt],
+        ),
     )
     .await?;
-    index(
-        manager,
-        "idx_refunds_commission",
-        Refunds::Table,
-        [Refunds::CommissionId],
-    )
-    .await
+    for (name, cols) in [
+        (
+            "idx_refunds_due",
+            vec![Refunds::Status, Refunds::NextAttemptAt],
+        ),
+        ("idx_refunds_commission", vec![Refunds::CommissionId]),
+    ] {
+        let mut statement = Index::create();
+        statement.name(name).table(Refunds::Table);
+        for col in cols {
+            statement.col(col);
+        }
+        txn.execute(backend.build(&statement.to_owned())).await?;
+    }
+    txn.commit().await
 }
 
 async fn index<const N: usize>(
