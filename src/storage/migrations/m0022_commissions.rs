@@ -5,6 +5,7 @@
 //! well as for an order; a conversation shows the commission it is about.
 
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::TransactionTrait;
 
 use super::columns::{counter, flag, restrict, text, timestamp, uuid_key};
 
@@ -353,7 +354,12 @@ fn refunds_next() -> TableCreateStatement {
         .to_owned()
 }
 
-async fn rebuild_refunds(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+/// In one transaction: on SQLite the migrator runs statements on whichever
+/// pooled connection is free, and a connection that has not seen the drop
+/// refuses the rename (or the index) as already existing.
+async fn rebuild_refunds(outer: &SchemaManager<'_>) -> Result<(), DbErr> {
+    let txn = outer.get_connection().begin().await?;
+    let manager = &SchemaManager::new(&txn);
     manager.create_table(refunds_next()).await?;
     let kept = vec![
         Refunds::Id,
@@ -405,7 +411,8 @@ async fn rebuild_refunds(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         Refunds::Table,
         [Refunds::CommissionId],
     )
-    .await
+    .await?;
+    txn.commit().await
 }
 
 async fn index<const N: usize>(
