@@ -602,7 +602,7 @@ both_backends! {
             assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
             assert!(field_error(&answer, field), "{body} names {field}: {answer}");
         }
-        quote(&app, &tailor, &id, terms(1000, 10)).await;
+        quote(&app, &tailor, &id, terms(1000, 0)).await;
         let (status, answer) = act(&app, &customer, &id, "counter", json!({"price_kobo": -100})).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
         assert!(field_error(&answer, "price_kobo"), "{answer}");
@@ -675,6 +675,8 @@ both_backends! {
 
     async fn the_tailor_is_reminded_once_per_threshold(backend) {
         let (app, _paystack) = atelier(backend).await;
+        // A second instance looks for due work as often: still once each.
+        let (_second, _stop) = app.second_instance_with(|s| s.commissions.check_every = Duration::from_millis(150)).await;
         let (customer, tailor, id) = requested_commission(&app).await;
         let mut body = terms(10_000, 0);
         body["due_at"] = json!(in_seconds(5 * 3600));
@@ -698,6 +700,28 @@ both_backends! {
         assert_eq!(reminders.iter().filter(|d| d.contains("Due in 24 hours")).count(), 1, "{reminders:?}");
         let timeline = kinds(&detail(&app, &customer, &id).await);
         assert_eq!(timeline.iter().filter(|k| *k == "reminder").count(), 1, "{timeline:?}");
+    }
+
+    async fn a_late_commission_is_flagged_overdue_and_listed_by_due_date(backend) {
+        let (app, _paystack) = atelier(backend).await;
+        let (customer, tailor, id) = requested_commission(&app).await;
+        let mut body = terms(10_000, 0);
+        body["due_at"] = json!(in_seconds(2));
+        quote(&app, &tailor, &id, body).await;
+        accept(&app, &customer, &id, "k", json!({})).await;
+        let (_, later) = ask(&app, &customer, &tailor, json!({})).await;
+        quote(&app, &tailor, &id_of(&later), terms(10_000, 0)).await;
+        assert_eq!(detail(&app, &customer, &id).await["overdue"], false);
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(detail(&app, &tailor, &id).await["overdue"], true);
+        let soon = in_seconds(24 * 3600).replace('+', "%2B");
+        let due = body_of(app.get_as(&tailor.access, &format!("{BASE}tailor/?due_before={soon}")).await).await;
+        assert_eq!((due["count"].clone(), due["results"][0]["id"].clone(), due["results"][0]["overdue"].clone()),
+            (json!(1), json!(id), json!(true)), "{due}");
+        let all = body_of(app.get_as(&customer.access, BASE).await).await;
+        assert_eq!(all["count"], 2);
+        progress(&app, &tailor, &id, "ready").await;
+        assert_eq!(detail(&app, &tailor, &id).await["overdue"], false, "ready is not overdue");
     }
 }
 

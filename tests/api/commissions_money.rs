@@ -274,4 +274,65 @@ both_backends! {
             }
         }
     }
+
+    async fn verify_settles_a_payment_whose_webhook_is_late(backend) {
+        let (app, paystack) = atelier(backend).await;
+        let (customer, tailor, id) = quoted(&app, 100_000, 40).await;
+        let (_, accepted) = accept(&app, &customer, &id, "k", json!({})).await;
+        let reference = accepted["payment"]["reference"].as_str().unwrap().to_string();
+        let verify = format!("{BASE}{id}/pay/verify/");
+        let (status, _) = status_and_body(app.post_as(&customer.access, &verify, json!({"reference": "atl_nope"})).await).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = status_and_body(app.post_as(&tailor.access, &verify, json!({"reference": reference})).await).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "the customer's payment, not the tailor's");
+
+        paystack.report_paid_amount(Some(100));
+        let (status, body) = status_and_body(app.post_as(&customer.access, &verify, json!({"reference": reference})).await).await;
+        assert_eq!((status, body["code"].clone()), (StatusCode::CONFLICT, json!("payment_mismatch")), "{body}");
+        assert_eq!(detail(&app, &customer, &id).await["status"], "awaiting_deposit");
+
+        paystack.report_paid_amount(None);
+        let (status, body) = status_and_body(app.post_as(&customer.access, &verify, json!({"reference": reference})).await).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!((body["status"].clone(), body["purpose"].clone()), (json!("paid"), json!("deposit")));
+        assert_eq!(detail(&app, &customer, &id).await["status"], "in_progress");
+        paystack_pays(&app, &reference, 40_000).await;
+        assert_eq!(detail(&app, &customer, &id).await["paid_kobo"], 40_000, "the late webhook changes nothing");
+    }
+
+    async fn concurrent_webhooks_for_one_charge_pay_it_once(backend) {
+        let (app, paystack) = atelier(backend).await;
+        let (customer, _tailor, id) = quoted(&app, 100_000, 40).await;
+        let (_, accepted) = accept(&app, &customer, &id, "k", json!({})).await;
+        let reference = accepted["payment"]["reference"].as_str().unwrap().to_string();
+        futures_util::future::join_all((0..8).map(|_| paystack_pays(&app, &reference, 40_000))).await;
+        let now = detail(&app, &customer, &id).await;
+        assert_eq!((now["status"].clone(), now["paid_kobo"].clone()), (json!("in_progress"), json!(40_000)), "{now}");
+        assert_eq!(kinds(&now).iter().filter(|k| *k == "deposit_paid").count(), 1);
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert!(paystack.refunds().is_empty());
+    }
+
+    async fn two_staff_deciding_one_dispute_at_once_decide_it_once(backend) {
+        let (app, paystack) = atelier(backend).await;
+        let (customer, _tailor, id) = started(&app).await;
+        let dispute = disputed(&app, &customer, &id).await;
+        let root = staff(&app).await;
+        let ((a, a_body), (b, b_body)) = tokio::join!(
+            resolve(&app, &root, &dispute, json!({"outcome": "refund", "amount_kobo": 10_000})),
+            resolve(&app, &root, &dispute, json!({"outcome": "release"})),
+        );
+        let mut statuses = [a, b];
+        statuses.sort();
+        assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{a_body} {b_body}");
+        let loser = if a == StatusCode::CONFLICT { &a_body } else { &b_body };
+        assert_eq!(loser["code"], "already_resolved", "{loser}");
+        let now = detail(&app, &customer, &id).await;
+        if a == StatusCode::OK {
+            assert_eq!((now["status"].clone(), now["refunded_kobo"].clone()), (json!("refunded"), json!(10_000)));
+            assert_eq!(refund_amounts(&refunds_sent(&paystack, 1).await), vec![10_000]);
+        } else {
+            assert_eq!((now["status"].clone(), now["refunded_kobo"].clone()), (json!("completed"), json!(0)));
+        }
+    }
 }
