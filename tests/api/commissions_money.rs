@@ -335,4 +335,47 @@ both_backends! {
             assert_eq!((now["status"].clone(), now["refunded_kobo"].clone()), (json!("completed"), json!(0)));
         }
     }
+
+    async fn an_account_with_a_commission_in_motion_cannot_be_deleted(backend) {
+        let (app, _paystack) = atelier(backend).await;
+        let (customer, tailor, id, _) = paid_deposit(&app).await;
+        for who in [&customer, &tailor] {
+            let response = app.client.delete(app.url("/auth/api/users/me/")).bearer_auth(&who.access)
+                .json(&json!({"password": who.password})).send().await.unwrap();
+            let (status, body) = status_and_body(response).await;
+            assert_eq!((status, body["code"].clone()), (StatusCode::CONFLICT, json!("account_has_open_orders")), "{body}");
+            assert_eq!(body["open_orders"], json!([id]));
+        }
+        assert_eq!(detail(&app, &tailor, &id).await["status"], "in_progress", "both accounts are still there");
+    }
+
+    async fn of_a_first_progress_update_and_a_customer_cancel_at_once_exactly_one_wins(backend) {
+        let (app, _paystack) = atelier(backend).await;
+        let (customer, tailor, _) = requested_commission(&app).await;
+        for round in 0..6 {
+            let (_, created) = status_and_body(app.post_as(&customer.access, BASE, json!({
+                "tailor_id": tailor.id, "garment_type": "Buba", "description": "Round", "fabric": "customer_supplies"
+            })).await).await;
+            let id = created["id"].as_str().unwrap().to_string();
+            quote(&app, &tailor, &id, terms(20_000, 0)).await;
+            let (status, _) = accept(&app, &customer, &id, "k", json!({})).await;
+            assert_eq!(status, StatusCode::OK);
+            let ((worked, w_body), (cancelled, c_body)) = tokio::join!(
+                act(&app, &tailor, &id, "progress", json!({"stage": "cutting"})),
+                act(&app, &customer, &id, "cancel", json!({})),
+            );
+            let now = detail(&app, &customer, &id).await;
+            match (worked, cancelled) {
+                (StatusCode::OK, StatusCode::CONFLICT) => {
+                    assert_eq!(c_body["code"], "work_started", "round {round}: {c_body}");
+                    assert_eq!(now["status"], "in_progress");
+                }
+                (StatusCode::CONFLICT, StatusCode::OK) => {
+                    assert_eq!(w_body["code"], "invalid_state", "round {round}: {w_body}");
+                    assert_eq!(now["status"], "cancelled");
+                }
+                other => panic!("round {round}: {other:?} {w_body} {c_body}"),
+            }
+        }
+    }
 }
