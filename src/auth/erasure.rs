@@ -44,7 +44,8 @@ pub enum Erasure {
     Erased,
     /// Deleted already (by a request that won a race).
     AlreadyGone,
-    /// Orders (as customer or tailor) with money in motion; nothing changed.
+    /// Orders or commissions (as customer or tailor) with money in motion;
+    /// nothing changed.
     OpenOrders(Vec<Uuid>),
 }
 
@@ -58,7 +59,9 @@ pub async fn erase_account(
         return Ok(Erasure::AlreadyGone);
     }
     take_stock_off_sale(&txn, account.id).await?;
-    let open = open_orders(&txn, account.id).await?;
+    let mut open = open_orders(&txn, account.id).await?;
+    // Made-to-measure work with money or work in motion waits the same way.
+    open.extend(crate::commissions::open_commissions_of(&txn, account.id).await?);
     if !open.is_empty() {
         txn.rollback().await?;
         return Ok(Erasure::OpenOrders(open));
