@@ -723,6 +723,47 @@ both_backends! {
         progress(&app, &tailor, &id, "ready").await;
         assert_eq!(detail(&app, &tailor, &id).await["overdue"], false, "ready is not overdue");
     }
+
+    async fn a_request_reuses_the_pairs_conversation_unless_a_block_stands_between_them(backend) {
+        let (app, _paystack) = atelier(backend).await;
+        let tailor = tailor(&app, "tobi").await;
+        let customer = app.verified_user("ada").await;
+        let (status, opened) = status_and_body(app.post_as(&customer.access, "/chat/api/conversations/", json!({"user_id": tailor.id})).await).await;
+        assert!(status.is_success(), "{opened}");
+        let (status, created) = status_and_body(app.post_as(&customer.access, "/commissions/api", json!({
+            "tailor_id": tailor.id, "garment_type": "Buba", "description": "Linen.", "fabric": "customer_supplies"
+        })).await).await;
+        assert_eq!(status, StatusCode::CREATED, "without a trailing slash too: {created}");
+        assert_eq!(created["conversation_id"], opened["id"], "the pair's one conversation");
+
+        let blocker = app.verified_user("bola").await;
+        let (status, _) = status_and_body(app.post_as(&tailor.access, "/chat/api/block/", json!({"user_id": blocker.id})).await).await;
+        assert!(status.is_success());
+        let (status, body) = ask(&app, &blocker, &tailor, json!({})).await;
+        assert_eq!((status, body["code"].clone()), (StatusCode::FORBIDDEN, json!("permission_denied")), "{body}");
+        assert_eq!(body_of(app.get_as(&blocker.access, BASE).await).await["count"], 0);
+    }
+
+    async fn a_deposit_needs_online_payments_and_a_full_deposit_leaves_nothing_due(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (customer, tailor, id) = quoted(&app, 30_000, 50).await;
+        let (status, body) = accept(&app, &customer, &id, "k1", json!({})).await;
+        assert_eq!((status, body["code"].clone()), (StatusCode::CONFLICT, json!("payments_unavailable")), "{body}");
+        assert_eq!(detail(&app, &customer, &id).await["status"], "quoted");
+
+        let (app, _paystack) = atelier(backend).await;
+        let (customer, tailor2, id) = quoted(&app, 30_000, 100).await;
+        let (_, accepted) = accept(&app, &customer, &id, "k", json!({})).await;
+        assert_eq!(accepted["payment"]["amount"], 30_000);
+        paystack_pays(&app, accepted["payment"]["reference"].as_str().unwrap(), 30_000).await;
+        progress(&app, &tailor2, &id, "ready").await;
+        let (status, body) = pay(&app, &customer, &id, "b").await;
+        assert_eq!((status, body["code"].clone()), (StatusCode::CONFLICT, json!("nothing_due")), "{body}");
+        let (status, body) = act(&app, &tailor2, &id, "deliver", json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        drop(tailor);
+    }
+
 }
 
 async fn tailor_named(app: &TestApp, name: &str) -> TestUser {
