@@ -378,4 +378,30 @@ both_backends! {
             }
         }
     }
+
+    async fn an_accept_racing_a_requote_never_says_it_cannot_accept_a_quoted_commission(backend) {
+        let (app, _paystack) = atelier(backend).await;
+        let (customer, tailor, _) = requested_commission(&app).await;
+        for round in 0..8 {
+            let (_, created) = status_and_body(app.post_as(&customer.access, BASE, json!({
+                "tailor_id": tailor.id, "garment_type": "Buba", "description": "Round", "fabric": "customer_supplies"
+            })).await).await;
+            let id = created["id"].as_str().unwrap().to_string();
+            quote(&app, &tailor, &id, terms(20_000, 0)).await;
+            let key = format!("round-{round}");
+            let ((accepted, a_body), (requoted, q_body)) = tokio::join!(
+                accept(&app, &customer, &id, &key, json!({})),
+                act(&app, &tailor, &id, "quote", terms(20_000 + round, 0)),
+            );
+            assert!(!accepted.is_server_error() && !requoted.is_server_error(), "{a_body} {q_body}");
+            if accepted == StatusCode::CONFLICT {
+                assert_eq!(a_body["code"], "quote_changed", "round {round}: {a_body}");
+                assert_eq!(detail(&app, &customer, &id).await["status"], "quoted");
+            }
+            if requoted == StatusCode::CONFLICT {
+                assert_eq!(q_body["code"], "invalid_state", "round {round}: {q_body}");
+                assert_eq!(detail(&app, &customer, &id).await["status"], "in_progress");
+            }
+        }
+    }
 }
