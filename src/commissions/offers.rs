@@ -296,10 +296,7 @@ impl CommissionService {
             .await?
             .ok_or_else(|| CommissionError::wrong_state(status_of(&row), "accept"))?;
         if offer_id.is_some_and(|wanted| wanted != offer.id) {
-            return Err(CommissionError::Conflict(
-                "quote_changed",
-                "The tailor replaced that quote; review the new one.".into(),
-            ));
+            return Err(quote_changed());
         }
         if offer.valid_until.is_some_and(|until| until <= Utc::now()) {
             return Err(CommissionError::Conflict(
@@ -331,6 +328,12 @@ impl CommissionService {
             .filter(commission_offer::Column::Status.eq("open"));
         if !moved(&txn, update).await? || accepted.exec(&txn).await?.rows_affected != 1 {
             txn.rollback().await?;
+            // Still quoted: the tailor re-quoted between our read and our
+            // update, which is not "cannot accept while quoted".
+            let now = commission::Entity::find_by_id(id).one(&self.db).await?;
+            if now.is_some_and(|n| status_of(&n) == Status::Quoted) {
+                return Err(quote_changed());
+            }
             return Err(self.lost_race(id, "accept").await);
         }
         let mut event = Event::new(&row, actor, Some(me.id), "accepted").status(to);
@@ -340,6 +343,13 @@ impl CommissionService {
         txn.commit().await?;
         self.detail(me, id).await
     }
+}
+
+fn quote_changed() -> CommissionError {
+    CommissionError::Conflict(
+        "quote_changed",
+        "The tailor replaced that quote; review the new one.".into(),
+    )
 }
 
 /// The tailor's quote that is open, if any.
