@@ -37,6 +37,31 @@ fn refund_amounts(sent: &[Value]) -> Vec<i64> {
     amounts
 }
 
+/// The refund rows owed for the commission: (amount, status), oldest first,
+/// once none is queued any more.
+async fn refund_rows(app: &TestApp, id: &str) -> Vec<(i64, String)> {
+    use atelier::storage::entities::refund;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let db = crate::tailor_profiles::database(app).await;
+    let id = uuid::Uuid::parse_str(id).unwrap();
+    for _ in 0..100 {
+        let rows: Vec<(i64, String)> = refund::Entity::find()
+            .filter(refund::Column::CommissionId.eq(id))
+            .order_by_asc(refund::Column::Id)
+            .all(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.amount_kobo, r.status))
+            .collect();
+        if rows.iter().all(|(_, status)| status != "queued") {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("refunds of {id} stayed queued");
+}
+
 /// `paid_deposit` and a first progress update: work has started.
 async fn started(app: &TestApp) -> (TestUser, TestUser, String) {
     let (customer, tailor, id, _) = paid_deposit(app).await;
@@ -172,6 +197,9 @@ both_backends! {
             (json!("cancelled"), json!(100_000), json!(100_000)));
         let sent = refunds_sent(&paystack, 2).await;
         assert_eq!(refund_amounts(&sent), vec![40_000, 60_000], "{sent:?}");
+        let mut rows = refund_rows(&app, &id).await;
+        rows.sort();
+        assert_eq!(rows, vec![(40_000, "sent".to_string()), (60_000, "sent".to_string())]);
     }
 
     async fn staff_refund_part_of_a_disputed_commission(backend) {
@@ -204,6 +232,7 @@ both_backends! {
         assert_eq!((now["status"].clone(), now["refunded_kobo"].clone()), (json!("refunded"), json!(15_000)));
         let sent = refunds_sent(&paystack, 1).await;
         assert_eq!(refund_amounts(&sent), vec![15_000]);
+        assert_eq!(refund_rows(&app, &id).await, vec![(15_000, "sent".to_string())]);
 
         let (status, body) = resolve(&app, &root, &dispute, json!({"outcome": "release"})).await;
         assert_eq!((status, body["code"].clone()), (StatusCode::CONFLICT, json!("already_resolved")), "{body}");
