@@ -153,6 +153,15 @@ impl CommissionService {
 
         let txn = self.db.begin().await?;
         let row = lock(&txn, found.commission_id).await?;
+        // Read again under the lock: a second decision is `already_resolved`,
+        // not a move refused from the status the first one left.
+        let still_open = commission_dispute::Entity::find_by_id(found.id)
+            .one(&txn)
+            .await?
+            .is_some_and(|d| d.status == "open");
+        if !still_open {
+            return Err(already_resolved());
+        }
         let to = allowed(&row, action, Actor::Staff, "resolve the dispute")?;
         let refundable = row.paid_kobo - row.refunded_kobo;
         let amount = match action {
@@ -196,10 +205,7 @@ impl CommissionService {
             || !moved(&txn, update_from(row.id, status_of(&row), to)).await?
         {
             txn.rollback().await?;
-            return Err(CommissionError::Conflict(
-                "already_resolved",
-                "This dispute has been resolved already.".into(),
-            ));
+            return Err(already_resolved());
         }
         if amount > 0 {
             refund_paid(&txn, &row, Some(amount)).await?;
@@ -221,6 +227,13 @@ impl CommissionService {
             .ok_or(CommissionError::NotFound)?;
         self.dispute_view(row).await
     }
+}
+
+fn already_resolved() -> CommissionError {
+    CommissionError::Conflict(
+        "already_resolved",
+        "This dispute has been resolved already.".into(),
+    )
 }
 
 fn require_staff(me: &user::Model) -> Result<(), CommissionError> {

@@ -215,11 +215,14 @@ fn ids_from_json(raw: &str) -> Vec<Uuid> {
 }
 
 /// The commissions a deleted account was a party to that still hold money
-/// or work in motion (its deletion waits for them, as for orders).
+/// or work in motion, or whose refund is not settled (its deletion waits
+/// for them, as for orders), oldest first.
 pub async fn open_commissions_of(
     conn: &impl ConnectionTrait,
     account: Uuid,
 ) -> Result<Vec<Uuid>, sea_orm::DbErr> {
+    use crate::storage::entities::refund;
+    use sea_orm::sea_query::Query;
     use sea_orm::{Condition, QuerySelect};
     let open = [
         Status::AwaitingDeposit,
@@ -229,16 +232,32 @@ pub async fn open_commissions_of(
         Status::Disputed,
     ]
     .map(Status::as_str);
-    commission::Entity::find()
+    let party = Condition::any()
+        .add(commission::Column::CustomerId.eq(account))
+        .add(commission::Column::TailorId.eq(account));
+    let mut ids: Vec<Uuid> = commission::Entity::find()
         .select_only()
         .column(commission::Column::Id)
-        .filter(
-            Condition::any()
-                .add(commission::Column::CustomerId.eq(account))
-                .add(commission::Column::TailorId.eq(account)),
-        )
+        .filter(party.clone())
         .filter(commission::Column::Status.is_in(open))
         .into_tuple()
         .all(conn)
-        .await
+        .await?;
+    let theirs = Query::select()
+        .column(commission::Column::Id)
+        .from(commission::Entity)
+        .cond_where(party)
+        .to_owned();
+    let refunding: Vec<Option<Uuid>> = refund::Entity::find()
+        .select_only()
+        .column(refund::Column::CommissionId)
+        .filter(refund::Column::CommissionId.in_subquery(theirs))
+        .filter(refund::Column::Status.ne("sent"))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    ids.extend(refunding.into_iter().flatten());
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
 }

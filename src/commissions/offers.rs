@@ -121,6 +121,11 @@ fn check_quote(input: QuoteInput) -> Result<Quote, FieldErrors> {
     }
     let valid_until = future_time(&mut errors, "valid_until", input.valid_until.as_deref());
     let notes = notes(&mut errors, input.notes);
+    if let (Some(due), Some(until)) = (due_at, valid_until)
+        && until > due
+    {
+        errors.add("valid_until", "A quote cannot stay open past its due date.");
+    }
     errors.into_result()?;
     let due_at = due_at.ok_or_else(|| FieldErrors::single("due_at", REQUIRED))?;
     Ok(Quote {
@@ -129,14 +134,15 @@ fn check_quote(input: QuoteInput) -> Result<Quote, FieldErrors> {
         due_at,
         notes,
         valid_until: valid_until
-            .unwrap_or_else(|| Utc::now() + Duration::days(DEFAULT_VALIDITY_DAYS)),
+            .unwrap_or_else(|| (Utc::now() + Duration::days(DEFAULT_VALIDITY_DAYS)).min(due_at)),
         balance_on_collection: input.balance_on_collection.unwrap_or(false),
     })
 }
 
-/// The deposit for a price: rounded down to the kobo.
+/// The deposit for a price, rounded up to the kobo: a quote that asks for
+/// a deposit never asks for none.
 pub fn deposit_for(price: i64, percent: i64) -> i64 {
-    price * percent / 100
+    (price * percent + 99) / 100
 }
 
 /// Closes the commission's open offer (if any) as `how`.
@@ -296,10 +302,7 @@ impl CommissionService {
             .await?
             .ok_or_else(|| CommissionError::wrong_state(status_of(&row), "accept"))?;
         if offer_id.is_some_and(|wanted| wanted != offer.id) {
-            return Err(CommissionError::Conflict(
-                "quote_changed",
-                "The tailor replaced that quote; review the new one.".into(),
-            ));
+            return Err(quote_changed());
         }
         if offer.valid_until.is_some_and(|until| until <= Utc::now()) {
             return Err(CommissionError::Conflict(
@@ -331,6 +334,12 @@ impl CommissionService {
             .filter(commission_offer::Column::Status.eq("open"));
         if !moved(&txn, update).await? || accepted.exec(&txn).await?.rows_affected != 1 {
             txn.rollback().await?;
+            // Still quoted: the tailor re-quoted between our read and our
+            // update, which is not "cannot accept while quoted".
+            let now = commission::Entity::find_by_id(id).one(&self.db).await?;
+            if now.is_some_and(|n| status_of(&n) == Status::Quoted) {
+                return Err(quote_changed());
+            }
             return Err(self.lost_race(id, "accept").await);
         }
         let mut event = Event::new(&row, actor, Some(me.id), "accepted").status(to);
@@ -340,6 +349,13 @@ impl CommissionService {
         txn.commit().await?;
         self.detail(me, id).await
     }
+}
+
+fn quote_changed() -> CommissionError {
+    CommissionError::Conflict(
+        "quote_changed",
+        "The tailor replaced that quote; review the new one.".into(),
+    )
 }
 
 /// The tailor's quote that is open, if any.
@@ -362,7 +378,8 @@ mod tests {
 
     #[test]
     fn deposits_round_down_to_the_kobo() {
-        assert_eq!(deposit_for(1001, 50), 500);
+        assert_eq!(deposit_for(1001, 50), 501);
+        assert_eq!(deposit_for(1, 1), 1);
         assert_eq!(deposit_for(8_500_000, 0), 0);
         assert_eq!(deposit_for(8_500_000, 100), 8_500_000);
     }

@@ -4,7 +4,7 @@
 
 use chrono::{TimeDelta, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -262,10 +262,7 @@ impl CommissionService {
         let current = status_of(&row);
         let customer_after_start = actor == Actor::Customer && current == Status::InProgress;
         if customer_after_start && row.work_started_at.is_some() {
-            return Err(CommissionError::Conflict(
-                "work_started",
-                "The tailor has started the work: open a dispute instead.".into(),
-            ));
+            return Err(work_started());
         }
         let txn = self.db.begin().await?;
         let mut update =
@@ -275,6 +272,16 @@ impl CommissionService {
         }
         if !moved(&txn, update).await? {
             txn.rollback().await?;
+            if customer_after_start {
+                // Lost to the tailor's first progress update: say so, as
+                // when the update came first.
+                let now = commission::Entity::find_by_id(id).one(&self.db).await?;
+                if now.is_some_and(|n| {
+                    status_of(&n) == Status::InProgress && n.work_started_at.is_some()
+                }) {
+                    return Err(work_started());
+                }
+            }
             return Err(self.lost_race(id, "cancel").await);
         }
         let refunded = refund_paid(&txn, &row, None).await?;
@@ -286,4 +293,11 @@ impl CommissionService {
         txn.commit().await?;
         self.detail(me, id).await
     }
+}
+
+fn work_started() -> CommissionError {
+    CommissionError::Conflict(
+        "work_started",
+        "The tailor has started the work: open a dispute instead.".into(),
+    )
 }

@@ -90,7 +90,7 @@ pub struct EventView {
     /// `deposit_paid`, `progress`, `balance_paid`, `delivered`, `completed`,
     /// `alterations_requested`, `cancelled`, `dispute_opened`,
     /// `dispute_released`, `dispute_refunded`, `refund_queued`,
-    /// `measurements_attached`, `reminder`, `overdue`.
+    /// `measurements_attached`, `reminder`.
     pub kind: String,
     /// The commission's status after it.
     pub status: String,
@@ -275,7 +275,11 @@ impl CommissionService {
                 created_at: e.created_at,
             })
             .collect();
-        let payments = self.payments_of(row.id, actor == Actor::Customer).await?;
+        // A payment page is shown only while the customer owes it.
+        let paying = matches!(status_of(&row), Status::AwaitingDeposit | Status::Ready);
+        let payments = self
+            .payments_of(row.id, actor == Actor::Customer && paying)
+            .await?;
         let dispute = match commission_dispute::Entity::find()
             .filter(commission_dispute::Column::CommissionId.eq(row.id))
             .one(&self.db)

@@ -13,6 +13,8 @@ mod chat_presence;
 mod chat_resume;
 mod chat_support;
 mod chat_ws;
+mod commissions;
+mod commissions_money;
 mod concurrency;
 mod errors;
 mod export;
