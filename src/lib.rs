@@ -8,6 +8,7 @@ pub mod auth;
 pub mod chat;
 pub mod config;
 pub mod error;
+pub mod fittings;
 pub mod housekeeping;
 pub mod http;
 pub mod idempotency;

@@ -27,6 +27,7 @@ invalid (`BadRequest`, a `oneOf` that an answer matches exactly once).",
         (name = "media", description = "Image uploads"),
         (name = "chat", description = "Conversations and messages (live delivery: the WebSocket at `/ws/chat/`, described in the README)"),
         (name = "tailors", description = "Tailors' profiles and the directory, portfolios, follows, reviews of tailors, measurement profiles, the tailor's dashboard"),
+        (name = "fittings", description = "Fittings on the tailor's calendar: availability, open slots, bookings, reminders, the private calendar feed"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -55,7 +56,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::store::http::routes())
         .merge(crate::media::http::routes())
         .merge(crate::chat::http::routes())
-        .merge(crate::tailors::http::routes());
+        .merge(crate::tailors::http::routes())
+        .merge(crate::fittings::http::routes());
     // After the merge: the answers of the shared extractors and middleware
     // are documented once here, for every operation that can give them.
     shared_responses::document(router.get_openapi_mut());

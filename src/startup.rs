@@ -60,7 +60,8 @@ impl Application {
             settings.data_dir.join("outbox"),
         )?;
         tracing::info!(mailer = %mailer.describe(), "email");
-        let auth = AuthService::new(db.clone(), settings.auth.clone(), &secret, Arc::new(mailer));
+        let mailer = Arc::new(mailer);
+        let auth = AuthService::new(db.clone(), settings.auth.clone(), &secret, mailer.clone());
         let longest_window = settings
             .auth
             .failure_window
@@ -92,6 +93,13 @@ impl Application {
             settings.max_upload_bytes,
         ));
         tracing::info!(store = %media.describe(), "media");
+        let fittings = Arc::new(crate::fittings::FittingService::new(
+            db.clone(),
+            settings.fittings.clone(),
+            mailer,
+            &secret,
+        ));
+        fittings.clone().spawn_reminders();
         let state = AppState {
             db: db.clone(),
             auth: auth.clone(),
@@ -104,6 +112,7 @@ impl Application {
                 db.clone(),
                 auth.user_cache(),
             )),
+            fittings,
         };
         let router = router(state, &settings);
         let listener = TcpListener::bind(settings.listen)

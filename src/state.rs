@@ -5,6 +5,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::AuthService;
 use crate::chat::ChatService;
+use crate::fittings::FittingService;
 use crate::idempotency::IdempotencyStore;
 use crate::media::MediaService;
 use crate::store::StoreService;
@@ -20,5 +21,6 @@ pub struct AppState {
     pub media: Arc<MediaService>,
     pub chat: Arc<ChatService>,
     pub tailors: Arc<TailorService>,
+    pub fittings: Arc<FittingService>,
     pub metrics: PrometheusHandle,
 }

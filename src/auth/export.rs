@@ -64,6 +64,8 @@ pub struct DataExport {
     pub last_seen_at: Option<DateTime<Utc>>,
     /// Tailor profile, portfolio, follows, reviews of tailors, measurements.
     pub tailor_side: crate::tailors::export::TailorSideExport,
+    /// Availability, fittings booked or booked with the user, calendar feed.
+    pub fittings: crate::fittings::export::FittingsExport,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -307,6 +309,7 @@ async fn collect(db: &impl ConnectionTrait, me: Uuid) -> Result<DataExport, Auth
             .await?
             .map(|p| p.last_seen_at),
         tailor_side: crate::tailors::export::export(db, me).await?,
+        fittings: crate::fittings::export::export(db, me).await?,
     })
 }
 

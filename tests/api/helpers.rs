@@ -170,6 +170,7 @@ pub fn test_settings(database_url: &str, data_dir: PathBuf, smtp_url: String) ->
             refund_retry_after: Duration::from_secs(30),
         },
         chat: atelier::chat::ChatSettings::default(),
+        fittings: atelier::fittings::FittingSettings::default(),
         auth: AuthSettings {
             access_token_ttl: Duration::from_secs(900),
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),

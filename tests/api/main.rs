@@ -16,6 +16,8 @@ mod chat_ws;
 mod concurrency;
 mod errors;
 mod export;
+mod fittings;
+mod fittings_concurrency;
 mod follows;
 mod housekeeping;
 mod login;
