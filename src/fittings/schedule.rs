@@ -98,6 +98,38 @@ pub struct Busy {
     pub end: DateTime<Utc>,
 }
 
+/// Busy intervals widened by the buffer, in Unix seconds, sorted by start:
+/// a slot is checked with a binary search instead of against every booking
+/// (the slot listing's hot loop).
+struct Blocked {
+    spans: Vec<(i64, i64)>,
+    longest: i64,
+}
+
+impl Blocked {
+    fn new(busy: &[Busy], buffer: TimeDelta) -> Self {
+        let buffer = buffer.num_seconds();
+        let mut spans: Vec<(i64, i64)> = busy
+            .iter()
+            .map(|b| (b.start.timestamp() - buffer, b.end.timestamp() + buffer))
+            .collect();
+        spans.sort_unstable();
+        let longest = spans.iter().map(|(s, e)| e - s).max().unwrap_or(0);
+        Self { spans, longest }
+    }
+
+    /// Whether `[start, end)` overlaps a span.
+    fn clashes(&self, start: i64, end: i64) -> bool {
+        // Spans starting before `end`; only the last few can reach `start`.
+        let before_end = self.spans.partition_point(|(s, _)| *s < end);
+        self.spans[..before_end]
+            .iter()
+            .rev()
+            .take_while(|(s, _)| *s > start - self.longest)
+            .any(|(_, e)| *e > start)
+    }
+}
+
 impl Schedule {
     /// The opening hours of a local date.
     fn hours_on(&self, date: NaiveDate) -> &[Hours] {
@@ -158,6 +190,7 @@ impl Schedule {
         // date (zones run from -12 to +14 hours).
         let first = from.with_timezone(&self.zone).date_naive() - TimeDelta::days(1);
         let last = to.with_timezone(&self.zone).date_naive() + TimeDelta::days(1);
+        let blocked = Blocked::new(busy, self.buffer);
         let mut slots = Vec::new();
         let mut seen_until = DateTime::<Utc>::MIN_UTC;
         for date in first.iter_days().take_while(|d| *d <= last) {
@@ -167,7 +200,7 @@ impl Schedule {
                 if slot.start < from || slot.start >= to || slot.start <= seen_until {
                     continue;
                 }
-                if busy.iter().any(|b| self.clashes(slot.start, slot.end, b)) {
+                if blocked.clashes(slot.start.timestamp(), slot.end.timestamp()) {
                     continue;
                 }
                 seen_until = slot.start;

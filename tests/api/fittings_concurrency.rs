@@ -132,3 +132,35 @@ both_backends! {
         assert_eq!(atelier::fittings::run_due_reminders(&db, &mailer).await.unwrap(), 0);
     }
 }
+
+both_backends! {
+    async fn todays_fittings_are_the_tailors_local_day(backend) {
+        let app = TestApp::spawn(backend).await;
+        // A zone whose day differs from UTC's for part of each day.
+        let allday = json!({"time_zone": "Pacific/Kiritimati", "slot_minutes": 60, "horizon_days": 3,
+            "min_notice_minutes": 0, "requires_approval": false,
+            "weekly_hours": every_day(json!([{"start": "00:00", "end": "23:59"}]))});
+        let ade = open_tailor(&app, "ade", allday).await;
+        let bisi = app.verified_user("bisi").await;
+        let open = slots(&app, &bisi, &ade, "").await;
+        let today = &open[0]["start_local"].as_str().unwrap()[..10];
+        let tomorrow = open.iter().find(|s| !s["start_local"].as_str().unwrap().starts_with(today)).unwrap();
+        for slot in [&open[0], tomorrow] {
+            assert_eq!(book(&app, &bisi, &ade, &slot["start"]).await.0, StatusCode::CREATED);
+        }
+        let mailer = atelier::mail::Mailer::from_settings(None, "Atelier <r@atelier.test>", app.database.data_dir()).unwrap();
+        let db = atelier::storage::connect(&app.database.url, 2, Duration::from_secs(2)).await.unwrap();
+        let service = atelier::fittings::FittingService::new(db, Default::default(), std::sync::Arc::new(mailer), "k");
+        let tailor_id = ade.id.parse().unwrap();
+        let fittings = service.todays_fittings(tailor_id, Utc::now()).await.unwrap();
+        let local_today = Utc::now().with_timezone(&chrono_tz::Pacific::Kiritimati).date_naive().to_string();
+        // Just before the tailor's midnight the first open slot is tomorrow's.
+        let expected: Vec<&str> = [&open[0], tomorrow].iter()
+            .filter(|s| s["start_local"].as_str().unwrap().starts_with(&local_today))
+            .map(|s| s["start"].as_str().unwrap())
+            .collect();
+        let found: Vec<&str> = fittings.iter().map(|f| f.start.as_str()).collect();
+        assert_eq!(found, expected, "only today's, in the tailor's zone");
+        assert!(fittings.iter().all(|f| f.start_local.ends_with("+14:00")));
+    }
+}
