@@ -245,18 +245,19 @@ impl BookingView {
     }
 }
 
-/// A no-op update of the tailor's availability row: its lock to the end of
-/// the transaction, taken first so that bookings of one tailor queue here
-/// (on SQLite it takes the write lock at once, never upgrading a read lock).
-/// False when the tailor has no availability.
+/// Moves the tailor's `bookings_version` on: the lock on their availability
+/// row to the end of the transaction, taken first so that changes to one
+/// tailor's bookings queue here (on SQLite it takes the write lock at once,
+/// never upgrading a read lock), and the sign for cached booking lists that
+/// they are stale. False when the tailor has no availability.
 pub(super) async fn lock_availability(
     conn: &impl ConnectionTrait,
     tailor: Uuid,
 ) -> Result<bool, sea_orm::DbErr> {
     let locked = fitting_availability::Entity::update_many()
         .col_expr(
-            fitting_availability::Column::SlotMinutes,
-            Expr::col(fitting_availability::Column::SlotMinutes).into(),
+            fitting_availability::Column::BookingsVersion,
+            Expr::col(fitting_availability::Column::BookingsVersion).add(1),
         )
         .filter(fitting_availability::Column::TailorId.eq(tailor))
         .exec(conn)
@@ -365,8 +366,8 @@ pub(super) fn is_unique_violation(err: &FittingError) -> bool {
 impl FittingService {
     /// The tailor's zone for showing times (their availability's, else the default).
     pub(super) async fn zone_of(&self, tailor: Uuid) -> Tz {
-        match self.cached_schedule(tailor).await {
-            Ok(Some(schedule)) => schedule.zone,
+        match self.calendar(tailor).await {
+            Ok(Some(calendar)) => calendar.schedule.zone,
             _ => chrono_tz::Africa::Lagos,
         }
     }

@@ -2,7 +2,7 @@
 //! deletion does to its fittings.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
@@ -94,6 +94,21 @@ pub async fn export(db: &impl ConnectionTrait, me: Uuid) -> Result<FittingsExpor
 /// See `forget_fittings_side`.
 pub(super) async fn forget(conn: &impl ConnectionTrait, account: Uuid) -> Result<(), DbErr> {
     let now = Utc::now();
+    // Their tailors' cached booking lists must learn of the cancellations.
+    let tailors = Query::select()
+        .column(fitting_booking::Column::TailorId)
+        .from(fitting_booking::Entity)
+        .and_where(Expr::col(fitting_booking::Column::CustomerId).eq(account))
+        .and_where(Expr::col(fitting_booking::Column::Status).is_in(["requested", "confirmed"]))
+        .to_owned();
+    fitting_availability::Entity::update_many()
+        .col_expr(
+            fitting_availability::Column::BookingsVersion,
+            Expr::col(fitting_availability::Column::BookingsVersion).add(1),
+        )
+        .filter(fitting_availability::Column::TailorId.in_subquery(tailors))
+        .exec(conn)
+        .await?;
     fitting_booking::Entity::update_many()
         .col_expr(fitting_booking::Column::Status, Expr::value("cancelled"))
         .col_expr(fitting_booking::Column::CancelledBy, Expr::value("system"))

@@ -1,5 +1,7 @@
 //! Each side's list of bookings, and a tailor's fittings of the day.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
@@ -7,7 +9,7 @@ use uuid::Uuid;
 use super::bookings::BookingView;
 use super::machine::Status;
 use super::{FittingError, FittingService};
-use crate::storage::entities::{fitting_booking, user};
+use crate::storage::entities::{fitting_availability, fitting_booking, user};
 use crate::validation::FieldErrors;
 
 /// Which side's bookings a list shows.
@@ -109,11 +111,26 @@ impl FittingService {
             .limit(page_size)
             .all(&self.db)
             .await?;
-        let mut bookings = Vec::with_capacity(rows.len());
-        for row in rows {
-            let zone = self.zone_of(row.tailor_id).await;
-            bookings.push(BookingView::of(row, zone));
-        }
+        let zones: HashMap<Uuid, String> = fitting_availability::Entity::find()
+            .select_only()
+            .column(fitting_availability::Column::TailorId)
+            .column(fitting_availability::Column::TimeZone)
+            .filter(fitting_availability::Column::TailorId.is_in(rows.iter().map(|r| r.tailor_id)))
+            .into_tuple::<(Uuid, String)>()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .collect();
+        let bookings = rows
+            .into_iter()
+            .map(|row| {
+                let zone = zones
+                    .get(&row.tailor_id)
+                    .and_then(|z| z.parse().ok())
+                    .unwrap_or(chrono_tz::Africa::Lagos);
+                BookingView::of(row, zone)
+            })
+            .collect();
         Ok(Some(BookingPage { count, bookings }))
     }
 

@@ -67,7 +67,8 @@ pub struct FittingService {
     feed_key: Vec<u8>,
     /// On SQLite, bookings queue here rather than in SQLite's busy handler.
     write_gate: WriteGate,
-    availability: slots::AvailabilityCache,
+    /// Each tailor's schedule and live bookings as last read (see `slots`).
+    calendars: slots::CalendarCache,
 }
 
 impl FittingService {
@@ -83,7 +84,7 @@ impl FittingService {
             settings,
             mailer,
             feed_key: secret_key.as_bytes().to_vec(),
-            availability: Default::default(),
+            calendars: Default::default(),
         }
     }
 

@@ -59,6 +59,7 @@ impl FittingService {
             horizon_days: Set(valid.horizon_days),
             min_notice_minutes: Set(valid.min_notice_minutes),
             requires_approval: Set(valid.requires_approval),
+            bookings_version: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
         };
@@ -83,7 +84,6 @@ impl FittingService {
             )
             .exec_without_returning(&self.db)
             .await?;
-        self.availability.forget(me.id);
         let row = fitting_availability::Entity::find_by_id(me.id)
             .one(&self.db)
             .await?;

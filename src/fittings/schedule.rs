@@ -101,13 +101,13 @@ pub struct Busy {
 /// Busy intervals widened by the buffer, in Unix seconds, sorted by start:
 /// a slot is checked with a binary search instead of against every booking
 /// (the slot listing's hot loop).
-struct Blocked {
+pub struct Blocked {
     spans: Vec<(i64, i64)>,
     longest: i64,
 }
 
 impl Blocked {
-    fn new(busy: &[Busy], buffer: TimeDelta) -> Self {
+    pub fn new(busy: &[Busy], buffer: TimeDelta) -> Self {
         let buffer = buffer.num_seconds();
         let mut spans: Vec<(i64, i64)> = busy
             .iter()
@@ -172,13 +172,13 @@ impl Schedule {
     }
 
     /// Slots starting in `[from, to)` that are bookable at `now` and clear
-    /// of every busy interval by the buffer. `busy` need not be sorted.
+    /// of the `blocked` spans (live bookings widened by this buffer).
     pub fn open_slots(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         now: DateTime<Utc>,
-        busy: &[Busy],
+        blocked: &Blocked,
     ) -> Vec<Slot> {
         let (earliest, latest) = self.bookable_window(now);
         let from = from.max(earliest);
@@ -190,7 +190,6 @@ impl Schedule {
         // date (zones run from -12 to +14 hours).
         let first = from.with_timezone(&self.zone).date_naive() - TimeDelta::days(1);
         let last = to.with_timezone(&self.zone).date_naive() + TimeDelta::days(1);
-        let blocked = Blocked::new(busy, self.buffer);
         let mut slots = Vec::new();
         let mut seen_until = DateTime::<Utc>::MIN_UTC;
         for date in first.iter_days().take_while(|d| *d <= last) {
@@ -310,7 +309,7 @@ mod tests {
             utc("2026-06-01T00:00:00Z"),
             utc("2026-06-02T00:00:00Z"),
             utc("2026-05-01T00:00:00Z"),
-            &busy,
+            &Blocked::new(&busy, lagos.buffer),
         );
         let starts: Vec<String> = open
             .iter()

@@ -1,8 +1,8 @@
 //! Open slots of a tailor: their schedule minus live bookings (with the
 //! buffer), past and too-soon times, and anything beyond the horizon.
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, TimeDelta, Utc};
 use chrono_tz::Tz;
@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::availability::schedule_of;
-use super::schedule::{Busy, Schedule, Slot};
+use super::schedule::{Blocked, Busy, Schedule, Slot};
 use super::{FittingError, FittingService};
 use crate::storage::entities::{fitting_availability, fitting_booking, user};
 use crate::validation::FieldErrors;
@@ -21,10 +21,11 @@ use crate::validation::FieldErrors;
 pub const MAX_WINDOW_DAYS: i64 = 31;
 /// Without `to`: a week from `from`.
 const DEFAULT_WINDOW_DAYS: i64 = 7;
-/// How long a read of a tailor's availability is reused for slot listings.
-/// Booking re-reads it in its transaction, so staleness never books a slot
-/// that is not there; a listing may lag an edit by this much.
-const AVAILABILITY_TTL: Duration = Duration::from_secs(2);
+/// Bookings this far ahead are kept in a tailor's calendar: past the longest
+/// horizon (365 days), and bookings made under a longer one.
+const BOOKINGS_AHEAD_DAYS: i64 = 400;
+/// Past this many tailors the cache starts again (memory stays bounded).
+const MAX_CACHED_TAILORS: usize = 10_000;
 /// Slots offered instead of a taken one.
 pub const ALTERNATIVES: usize = 5;
 
@@ -78,34 +79,34 @@ pub struct SlotListing {
     pub slots: Vec<SlotView>,
 }
 
-/// When a tailor's schedule was read, and what it was (`None`: no availability).
-type CachedSchedule = (Instant, Option<Arc<Schedule>>);
+/// A tailor's schedule and live bookings as last read; current while their
+/// availability row's `updated_at` and `bookings_version` are unchanged
+/// (every change to their bookings moves the version in its transaction).
+pub(super) struct TailorCalendar {
+    updated_at: DateTime<Utc>,
+    version: i64,
+    pub schedule: Schedule,
+    /// Live bookings starting from a day before the read, widened by the
+    /// buffer (earlier ones cannot reach a bookable slot).
+    pub blocked: Blocked,
+}
 
-/// Reused availability rows, per tailor.
+/// The last `TailorCalendar` read of each tailor.
 #[derive(Default)]
-pub(super) struct AvailabilityCache(
-    std::sync::Mutex<std::collections::HashMap<Uuid, CachedSchedule>>,
-);
+pub(super) struct CalendarCache(std::sync::Mutex<HashMap<Uuid, Arc<TailorCalendar>>>);
 
-impl AvailabilityCache {
-    fn get(&self, tailor: Uuid) -> Option<Option<Arc<Schedule>>> {
+impl CalendarCache {
+    fn get(&self, tailor: Uuid) -> Option<Arc<TailorCalendar>> {
         let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&tailor)
-            .filter(|(at, _)| at.elapsed() < AVAILABILITY_TTL)
-            .map(|(_, s)| s.clone())
+        map.get(&tailor).cloned()
     }
 
-    fn put(&self, tailor: Uuid, schedule: Option<Arc<Schedule>>) {
+    fn put(&self, tailor: Uuid, calendar: Arc<TailorCalendar>) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 10_000 {
-            map.retain(|_, (at, _)| at.elapsed() < AVAILABILITY_TTL);
+        if map.len() >= MAX_CACHED_TAILORS {
+            map.clear();
         }
-        map.insert(tailor, (Instant::now(), schedule));
-    }
-
-    pub(super) fn forget(&self, tailor: Uuid) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(&tailor);
+        map.insert(tailor, calendar);
     }
 }
 
@@ -171,25 +172,48 @@ pub(super) async fn busy_between(
 }
 
 impl FittingService {
-    /// The tailor's schedule, from the short-lived cache or the database;
-    /// `NotFound` when `tailor` is not a live tailor, `None` when they have
-    /// published no availability.
-    pub(super) async fn cached_schedule(
+    /// The tailor's schedule and live bookings: one read of their
+    /// availability row, and of their bookings only when those changed since
+    /// the last read. `NotFound` when `tailor` is not a live tailor, `None`
+    /// when they have published no availability.
+    pub(super) async fn calendar(
         &self,
         tailor: Uuid,
-    ) -> Result<Option<Arc<Schedule>>, FittingError> {
-        if let Some(hit) = self.availability.get(tailor) {
-            return Ok(hit);
-        }
-        let row = fitting_availability::Entity::find_by_id(tailor)
+    ) -> Result<Option<Arc<TailorCalendar>>, FittingError> {
+        // The version is read before the bookings: a change committed in
+        // between moves it, and the next read loads the bookings again.
+        let Some(row) = fitting_availability::Entity::find_by_id(tailor)
             .one(&self.db)
-            .await?;
-        if row.is_none() && !is_live_tailor(&self.db, tailor).await? {
-            return Err(FittingError::NotFound);
+            .await?
+        else {
+            if !is_live_tailor(&self.db, tailor).await? {
+                return Err(FittingError::NotFound);
+            }
+            return Ok(None);
+        };
+        if let Some(hit) = self.calendars.get(tailor)
+            && hit.updated_at == row.updated_at
+            && hit.version == row.bookings_version
+        {
+            return Ok(Some(hit));
         }
-        let schedule = row.as_ref().map(|r| Arc::new(schedule_of(r)));
-        self.availability.put(tailor, schedule.clone());
-        Ok(schedule)
+        let schedule = schedule_of(&row);
+        let now = Utc::now();
+        let busy = busy_between(
+            &self.db,
+            tailor,
+            now,
+            now + TimeDelta::days(BOOKINGS_AHEAD_DAYS),
+        )
+        .await?;
+        let calendar = Arc::new(TailorCalendar {
+            updated_at: row.updated_at,
+            version: row.bookings_version,
+            blocked: Blocked::new(&busy, schedule.buffer),
+            schedule,
+        });
+        self.calendars.put(tailor, calendar.clone());
+        Ok(Some(calendar))
     }
 
     /// Open slots of `tailor` between `from` and `to` (defaults: now and a
@@ -200,10 +224,10 @@ impl FittingService {
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<SlotListing, FittingError> {
-        let schedule = self.cached_schedule(tailor).await?;
-        let zone = schedule
+        let calendar = self.calendar(tailor).await?;
+        let zone = calendar
             .as_ref()
-            .map_or(chrono_tz::Africa::Lagos, |s| s.zone);
+            .map_or(chrono_tz::Africa::Lagos, |c| c.schedule.zone);
         let now = Utc::now();
         let mut errors = FieldErrors::new();
         let from_at = parse_bound("from", from, zone, false, &mut errors);
@@ -221,7 +245,7 @@ impl FittingService {
             )
             .into());
         }
-        let Some(schedule) = schedule else {
+        let Some(calendar) = calendar else {
             return Ok(SlotListing {
                 time_zone: zone.name().to_string(),
                 slot_minutes: 0,
@@ -231,8 +255,8 @@ impl FittingService {
                 slots: Vec::new(),
             });
         };
-        let busy = busy_between(&self.db, tailor, from_at, to_at).await?;
-        let slots = schedule.open_slots(from_at, to_at, now, &busy);
+        let schedule = &calendar.schedule;
+        let slots = schedule.open_slots(from_at, to_at, now, &calendar.blocked);
         Ok(SlotListing {
             time_zone: schedule.zone.name().to_string(),
             slot_minutes: schedule.slot.num_minutes() as i32,
@@ -246,18 +270,21 @@ impl FittingService {
     /// The next few open slots from `after`, offered when a slot was taken.
     pub(super) async fn alternatives(&self, tailor: Uuid, after: DateTime<Utc>) -> Vec<SlotView> {
         let found = async {
-            let Some(schedule) = self.cached_schedule(tailor).await? else {
+            let Some(calendar) = self.calendar(tailor).await? else {
                 return Ok::<_, FittingError>(Vec::new());
             };
             let now = Utc::now();
+            let (_, latest) = calendar.schedule.bookable_window(now);
             let mut from = after.max(now);
-            let (_, latest) = schedule.bookable_window(now);
             let mut out = Vec::new();
             // A week at a time, so that a full week does not end the search.
             while out.len() < ALTERNATIVES && from < latest {
                 let to = from + TimeDelta::days(7);
-                let busy = busy_between(&self.db, tailor, from, to).await?;
-                out.extend(schedule.open_slots(from, to, now, &busy));
+                out.extend(
+                    calendar
+                        .schedule
+                        .open_slots(from, to, now, &calendar.blocked),
+                );
                 from = to;
             }
             out.truncate(ALTERNATIVES);

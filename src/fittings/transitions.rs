@@ -96,19 +96,31 @@ impl FittingService {
         let (row, actor) = self.booking_of_party(me, id).await?;
         let (current, to) = self.allowed(&row, action, actor)?;
         let cancelled_by = (to == Status::Cancelled).then(|| actor.as_str());
-        let moved = fitting_booking::Entity::update_many()
-            .col_expr(fitting_booking::Column::Status, Expr::value(to.as_str()))
-            .col_expr(
-                fitting_booking::Column::CancelledBy,
-                Expr::value(cancelled_by),
-            )
-            .col_expr(fitting_booking::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(fitting_booking::Column::Id.eq(id))
-            .filter(fitting_booking::Column::Status.eq(current.as_str()))
-            .exec(&self.db)
-            .await?;
+        let moved = {
+            let _queue = self.write_gate.enter().await;
+            let txn = self.db.begin().await?;
+            // The tailor's lock first, as booking takes it; it also tells
+            // cached lists of their bookings that these changed.
+            let result = async {
+                lock_availability(&txn, row.tailor_id).await?;
+                let moved = fitting_booking::Entity::update_many()
+                    .col_expr(fitting_booking::Column::Status, Expr::value(to.as_str()))
+                    .col_expr(
+                        fitting_booking::Column::CancelledBy,
+                        Expr::value(cancelled_by),
+                    )
+                    .col_expr(fitting_booking::Column::UpdatedAt, Expr::value(Utc::now()))
+                    .filter(fitting_booking::Column::Id.eq(id))
+                    .filter(fitting_booking::Column::Status.eq(current.as_str()))
+                    .exec(&txn)
+                    .await?;
+                Ok::<_, FittingError>(moved.rows_affected)
+            }
+            .await;
+            commit_or_rollback(txn, result).await?
+        };
         let row = self.booking_of_party(me, id).await?.0;
-        if moved.rows_affected != 1 {
+        if moved != 1 {
             // Moved by the other party meanwhile: refuse, naming the new state.
             self.allowed(&row, action, actor)?;
             return Err(FittingError::Conflict(

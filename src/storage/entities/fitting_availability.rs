@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A tailor's published availability for fittings (one row per tailor).
-/// Its row is also the lock that orders every booking of that tailor.
+/// Its row is also the lock that orders every change to that tailor's bookings.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "fitting_availability")]
 pub struct Model {
@@ -21,6 +21,9 @@ pub struct Model {
     pub horizon_days: i32,
     pub min_notice_minutes: i32,
     pub requires_approval: bool,
+    /// Moved by every change to the tailor's live bookings, in the same
+    /// transaction: a cached list of them is current while this is unchanged.
+    pub bookings_version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

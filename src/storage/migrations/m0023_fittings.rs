@@ -32,6 +32,7 @@ enum FittingAvailability {
     HorizonDays,
     MinNoticeMinutes,
     RequiresApproval,
+    BookingsVersion,
     CreatedAt,
     UpdatedAt,
 }
@@ -96,6 +97,12 @@ impl MigrationTrait for Migration {
                     .col(int(A::HorizonDays))
                     .col(int(A::MinNoticeMinutes))
                     .col(flag(A::RequiresApproval, true))
+                    .col(
+                        ColumnDef::new(A::BookingsVersion)
+                            .big_integer()
+                            .not_null()
+                            .default(0),
+                    )
                     .col(timestamp(A::CreatedAt))
                     .col(timestamp(A::UpdatedAt))
                     .foreign_key(&mut cascade(
