@@ -59,6 +59,14 @@ pub fn render_feed(name: &str, events: &[FeedEvent]) -> String {
     calendar.done().to_string()
 }
 
+/// The key of feed secrets: derived from the server's secret key for this
+/// one purpose, so it never equals a key used elsewhere.
+pub(super) fn feed_key(secret_key: &str) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret_key.as_bytes()).expect("any key length");
+    mac.update(b"calendar-feed");
+    mac.finalize().into_bytes().to_vec()
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -76,7 +84,7 @@ fn new_nonce() -> String {
 impl FittingService {
     fn secret_of(&self, user: Uuid, nonce: &str) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.feed_key).expect("any key length");
-        mac.update(format!("calendar-feed:{user}:{nonce}").as_bytes());
+        mac.update(format!("{user}:{nonce}").as_bytes());
         hex(&mac.finalize().into_bytes())
     }
 

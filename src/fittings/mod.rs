@@ -83,7 +83,7 @@ impl FittingService {
             db,
             settings,
             mailer,
-            feed_key: secret_key.as_bytes().to_vec(),
+            feed_key: calendar::feed_key(secret_key),
             calendars: Default::default(),
         }
     }
