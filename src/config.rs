@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::chat::ChatSettings;
+use crate::fittings::FittingSettings;
 use crate::media::S3Settings;
 
 /// Every setting, as flags with an environment-variable twin.
@@ -135,6 +136,16 @@ pub struct ConfigArgs {
     /// Seconds a chat socket has to send its auth frame.
     #[arg(long, env = "ATELIER_CHAT_AUTH_TIMEOUT_SECS", default_value_t = 5)]
     pub chat_auth_timeout_secs: u64,
+    /// A customer may cancel or move a fitting up to this many hours before it.
+    #[arg(
+        long,
+        env = "ATELIER_FITTING_CANCEL_NOTICE_HOURS",
+        default_value_t = 12
+    )]
+    pub fitting_cancel_notice_hours: u64,
+    /// Seconds between two looks for fitting reminders that are due (24 h and 1 h before).
+    #[arg(long, env = "ATELIER_FITTING_REMINDER_POLL_SECS", default_value_t = 60)]
+    pub fitting_reminder_poll_secs: u64,
     /// `text` or `json`.
     #[arg(long, env = "ATELIER_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -160,6 +171,7 @@ pub struct Settings {
     pub payments: PaymentSettings,
     pub chat: ChatSettings,
     pub commissions: CommissionSettings,
+    pub fittings: FittingSettings,
 }
 
 #[derive(Clone, Debug)]
@@ -244,6 +256,10 @@ impl ConfigArgs {
             ("ATELIER_FAILURE_WINDOW_SECS", self.failure_window_secs),
             ("ATELIER_UNPAID_ORDER_TTL_SECS", self.unpaid_order_ttl_secs),
             ("ATELIER_REFUND_RETRY_SECS", self.refund_retry_secs),
+            (
+                "ATELIER_FITTING_REMINDER_POLL_SECS",
+                self.fitting_reminder_poll_secs,
+            ),
         ];
         for (name, secs) in durations {
             if secs > MAX_DURATION_SECS {
@@ -255,6 +271,9 @@ impl ConfigArgs {
             || self.code_ttl_secs == 0
         {
             anyhow::bail!("token and code lifetimes must be at least one second");
+        }
+        if self.fitting_cancel_notice_hours > 24 * 365 {
+            anyhow::bail!("ATELIER_FITTING_CANCEL_NOTICE_HOURS must be at most a year");
         }
         if self.code_max_attempts > 1000 || self.max_failures > 1_000_000 {
             anyhow::bail!(
@@ -314,6 +333,12 @@ impl ConfigArgs {
                 auto_complete_after: days(self.commission_auto_complete_days),
                 alteration_window: days(self.commission_alteration_days),
                 ..CommissionSettings::default()
+            },
+            fittings: FittingSettings {
+                customer_cancel_notice: Duration::from_secs(
+                    self.fitting_cancel_notice_hours * 3600,
+                ),
+                reminder_poll: Duration::from_secs(self.fitting_reminder_poll_secs.max(1)),
             },
             auth: AuthSettings {
                 access_token_ttl: Duration::from_secs(self.access_token_ttl_secs),

@@ -14,6 +14,7 @@ use utoipa::{PartialSchema, ToSchema};
 use crate::auth::AuthError;
 use crate::chat::ChatError;
 use crate::commissions::CommissionError;
+use crate::fittings::FittingError;
 use crate::media::MediaError;
 use crate::storage::StorageError;
 use crate::store::StoreError;
@@ -305,6 +306,29 @@ impl From<TailorError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, code, detail)
             }
             TailorError::Storage(e) => e.into(),
+        }
+    }
+}
+
+impl From<FittingError> for ApiError {
+    fn from(err: FittingError) -> Self {
+        match err {
+            FittingError::Invalid(errors) => ApiError::Validation(errors),
+            FittingError::NotFound => ApiError::not_found(),
+            FittingError::Forbidden(why) => {
+                ApiError::new(StatusCode::FORBIDDEN, "permission_denied", why)
+            }
+            FittingError::Conflict(code, detail) => {
+                ApiError::new(StatusCode::CONFLICT, code, detail)
+            }
+            // The handlers that can meet it answer with the alternatives
+            // (`fittings::http`); this is the plain form.
+            FittingError::SlotTaken(_) => ApiError::new(
+                StatusCode::CONFLICT,
+                "slot_taken",
+                "This slot was just taken. Pick another one.",
+            ),
+            FittingError::Storage(e) => e.into(),
         }
     }
 }

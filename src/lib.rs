@@ -9,6 +9,7 @@ pub mod chat;
 pub mod commissions;
 pub mod config;
 pub mod error;
+pub mod fittings;
 pub mod housekeeping;
 pub mod http;
 pub mod idempotency;

@@ -97,10 +97,17 @@ impl Application {
             db.clone(),
             store.clone(),
             chat.clone(),
-            mailer,
+            mailer.clone(),
             settings.commissions.clone(),
         );
         commissions.clone().spawn_due_work();
+        let fittings = Arc::new(crate::fittings::FittingService::new(
+            db.clone(),
+            settings.fittings.clone(),
+            mailer,
+            &secret,
+        ));
+        fittings.clone().spawn_reminders();
         let state = AppState {
             db: db.clone(),
             auth: auth.clone(),
@@ -114,6 +121,7 @@ impl Application {
                 db.clone(),
                 auth.user_cache(),
             )),
+            fittings,
         };
         let router = router(state, &settings);
         let listener = TcpListener::bind(settings.listen)

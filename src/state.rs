@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::AuthService;
 use crate::chat::ChatService;
 use crate::commissions::CommissionService;
+use crate::fittings::FittingService;
 use crate::idempotency::IdempotencyStore;
 use crate::media::MediaService;
 use crate::store::StoreService;
@@ -22,5 +23,6 @@ pub struct AppState {
     pub chat: Arc<ChatService>,
     pub tailors: Arc<TailorService>,
     pub commissions: Arc<CommissionService>,
+    pub fittings: Arc<FittingService>,
     pub metrics: PrometheusHandle,
 }

@@ -249,6 +249,7 @@ async fn forget_personal_rows(
     }
     crate::tailors::end_all_follows(txn, account.id).await?;
     crate::tailors::forget_tailor_side(txn, account.id).await?;
+    crate::fittings::forget_fittings_side(txn, account.id).await?;
     chat_presence::Entity::delete_many()
         .filter(chat_presence::Column::UserId.eq(account.id))
         .exec(txn)

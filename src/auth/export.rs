@@ -66,6 +66,8 @@ pub struct DataExport {
     pub tailor_side: crate::tailors::export::TailorSideExport,
     /// Commissions the user asked for or made, oldest first.
     pub commissions: Vec<crate::commissions::CommissionView>,
+    /// Availability, fittings booked or booked with the user, calendar feed.
+    pub fittings: crate::fittings::export::FittingsExport,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -310,6 +312,7 @@ async fn collect(db: &impl ConnectionTrait, me: Uuid) -> Result<DataExport, Auth
             .map(|p| p.last_seen_at),
         tailor_side: crate::tailors::export::export(db, me).await?,
         commissions: crate::commissions::export::export(db, me).await?,
+        fittings: crate::fittings::export::export(db, me).await?,
     })
 }
 

@@ -18,6 +18,8 @@ mod commissions_money;
 mod concurrency;
 mod errors;
 mod export;
+mod fittings;
+mod fittings_concurrency;
 mod follows;
 mod housekeeping;
 mod login;

@@ -9,12 +9,14 @@
 //! holds thousands of chat sockets and measures delivery. `atelier-bench
 //! tailors` seeds a directory of tailors and measures its searches.
 //! `atelier-bench hot` puts the stack's ceiling, the authenticated reads and
-//! the chat send side by side.
+//! the chat send side by side. `atelier-bench fittings` measures a busy
+//! tailor's slot listing and a booking storm.
 
 mod api;
 mod catalog;
 mod ceiling;
 mod chat;
+mod fittings;
 mod hot;
 mod load;
 mod outbox;
@@ -104,6 +106,9 @@ enum BenchCommand {
     /// The tailor directory: seeds tailors, portfolios and reviews, then a search mix.
     #[command(long_about = tailors::LONG_ABOUT)]
     Tailors(tailors::TailorsArgs),
+    /// Fittings: the slot listing of a busy tailor's 14 days, and a booking storm.
+    #[command(long_about = fittings::LONG_ABOUT)]
+    Fittings(fittings::FittingsArgs),
     /// The hot paths side by side: the HTTP stack's ceiling, users/me, users/detail, chat send.
     #[command(long_about = hot::LONG_ABOUT)]
     Hot(hot::HotArgs),
@@ -162,6 +167,7 @@ async fn main() -> ExitCode {
         BenchCommand::Chat(args) => chat::bench_chat(args).await,
         BenchCommand::Tailors(args) => tailors::bench_tailors(args).await,
         BenchCommand::Hot(args) => hot::bench_hot(args).await,
+        BenchCommand::Fittings(args) => fittings::bench_fittings(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -71,6 +71,11 @@ impl Report {
         self.name
     }
 
+    /// Requests counted.
+    pub fn requests(&self) -> usize {
+        self.sorted.len()
+    }
+
     /// Requests per second over the measured time.
     pub fn rps(&self) -> f64 {
         let seconds = self.elapsed.as_secs_f64();

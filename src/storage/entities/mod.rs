@@ -1,5 +1,6 @@
 //! One file per table. Timestamps are UTC; ids are UUID v7 (sortable).
 
+pub mod calendar_feed;
 pub mod cart_item;
 pub mod category;
 pub mod chat_presence;
@@ -12,6 +13,8 @@ pub mod commission_payment;
 pub mod conversation;
 pub mod conversation_member;
 pub mod favorite;
+pub mod fitting_availability;
+pub mod fitting_booking;
 pub mod follow;
 pub mod idempotency_key;
 pub mod measurement_profile;

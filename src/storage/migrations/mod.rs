@@ -25,9 +25,12 @@ mod m0018_tailor_directory_indexes;
 mod m0019_portfolio_positions;
 mod m0021_changed_messages_index;
 mod m0022_commissions;
+mod m0023_fittings;
 
 /// See m0021: the query for changed messages repeats the index's condition.
 pub use m0021_changed_messages_index::CONDITION as CHANGED_MESSAGES_CONDITION;
+/// See m0023: queries for live bookings repeat the partial index's condition.
+pub use m0023_fittings::LIVE_CONDITION as LIVE_BOOKING_CONDITION;
 
 pub struct Migrator;
 
@@ -56,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0019_portfolio_positions::Migration),
             Box::new(m0021_changed_messages_index::Migration),
             Box::new(m0022_commissions::Migration),
+            Box::new(m0023_fittings::Migration),
         ]
     }
 }

@@ -1,0 +1,151 @@
+//! Reminder emails 24 hours and 1 hour before a confirmed fitting, to both
+//! parties. Each reminder is claimed by a conditional UPDATE of its column
+//! (`reminded_24h_at IS NULL`) before it is sent, so however many instances
+//! run the sender, one of them sends it, once. A send that fails after the
+//! claim is not retried: a missing reminder is better than a duplicate.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::slots::local_text;
+use crate::mail::{Email, Mailer};
+use crate::storage::StorageError;
+use crate::storage::entities::{fitting_availability, fitting_booking, user};
+
+/// Fittings handled per look and window.
+const BATCH: u64 = 100;
+
+#[derive(Clone, Copy)]
+enum Reminder {
+    DayBefore,
+    HourBefore,
+}
+
+impl Reminder {
+    fn lead(self) -> TimeDelta {
+        match self {
+            Reminder::DayBefore => TimeDelta::hours(24),
+            Reminder::HourBefore => TimeDelta::hours(1),
+        }
+    }
+
+    fn column(self) -> fitting_booking::Column {
+        match self {
+            Reminder::DayBefore => fitting_booking::Column::Reminded24hAt,
+            Reminder::HourBefore => fitting_booking::Column::Reminded1hAt,
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Reminder::DayBefore => "in 24 hours",
+            Reminder::HourBefore => "in 1 hour",
+        }
+    }
+}
+
+/// Sends the reminders that are due now; returns how many fittings were
+/// reminded. The hour-before pass runs first and also settles the day-before
+/// reminder of a fitting booked less than an hour ahead, which then gets one
+/// email, not two.
+pub async fn run_due_reminders(
+    db: &DatabaseConnection,
+    mailer: &Mailer,
+) -> Result<usize, StorageError> {
+    let now = Utc::now();
+    let mut sent = 0;
+    for reminder in [Reminder::HourBefore, Reminder::DayBefore] {
+        let due = fitting_booking::Entity::find()
+            .filter(fitting_booking::Column::Status.eq("confirmed"))
+            .filter(fitting_booking::Column::StartAt.gt(now))
+            .filter(fitting_booking::Column::StartAt.lte(now + reminder.lead()))
+            .filter(reminder.column().is_null())
+            .order_by_asc(fitting_booking::Column::StartAt)
+            .limit(BATCH)
+            .all(db)
+            .await?;
+        for booking in due {
+            if claim(db, &booking, reminder, now).await? {
+                send(db, mailer, &booking, reminder).await?;
+                sent += 1;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+/// Marks the reminder as sent if nobody has: true for the one caller that did.
+async fn claim(
+    db: &DatabaseConnection,
+    booking: &fitting_booking::Model,
+    reminder: Reminder,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let mut update = fitting_booking::Entity::update_many()
+        .col_expr(reminder.column(), Expr::value(now))
+        .filter(fitting_booking::Column::Id.eq(booking.id))
+        .filter(fitting_booking::Column::Status.eq("confirmed"))
+        // A reschedule clears the columns: claim only the time that was read.
+        .filter(fitting_booking::Column::StartAt.eq(booking.start_at))
+        .filter(reminder.column().is_null());
+    if let Reminder::HourBefore = reminder {
+        update = update.col_expr(
+            fitting_booking::Column::Reminded24hAt,
+            Expr::col(fitting_booking::Column::Reminded24hAt).if_null(now),
+        );
+    }
+    Ok(update.exec(db).await?.rows_affected == 1)
+}
+
+async fn send(
+    db: &DatabaseConnection,
+    mailer: &Mailer,
+    booking: &fitting_booking::Model,
+    reminder: Reminder,
+) -> Result<(), StorageError> {
+    let people = user::Entity::find()
+        .filter(user::Column::Id.is_in([booking.tailor_id, booking.customer_id]))
+        .filter(user::Column::DeletedAt.is_null())
+        .all(db)
+        .await?;
+    let name_of = |id| {
+        people
+            .iter()
+            .find(|u| u.id == id)
+            .map_or("a deleted user".to_string(), |u| u.username.clone())
+    };
+    let zone = fitting_availability::Entity::find_by_id(booking.tailor_id)
+        .one(db)
+        .await?
+        .and_then(|a| a.time_zone.parse().ok())
+        .unwrap_or(chrono_tz::Africa::Lagos);
+    let when = local_text(booking.start_at, zone);
+    let place = if booking.kind == "home_visit" {
+        "a home visit"
+    } else {
+        "at the tailor's shop"
+    };
+    for person in &people {
+        let other = if person.id == booking.tailor_id {
+            name_of(booking.customer_id)
+        } else {
+            name_of(booking.tailor_id)
+        };
+        let email = Email {
+            to: person.email.clone(),
+            subject: format!("Fitting reminder: {}", reminder.words()),
+            body: format!(
+                "Hello {},\n\nYour fitting with {other} ({place}) starts {}: {when} ({}).\n\nBooking {}.\n",
+                person.username,
+                reminder.words(),
+                zone.name(),
+                booking.id
+            ),
+        };
+        if let Err(err) = mailer.send(&email).await {
+            tracing::warn!(booking = %booking.id, error = %err, "fitting reminder not sent");
+        }
+    }
+    Ok(())
+}
