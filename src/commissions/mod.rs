@@ -9,6 +9,7 @@
 //! wins and the other is told the state it found. Tables: migration m0022.
 
 mod background;
+mod calendar;
 pub mod disputes;
 mod error;
 pub mod export;

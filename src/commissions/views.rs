@@ -12,7 +12,8 @@ use super::machine::{Actor, Status};
 use super::payments::CommissionPaymentView;
 use super::{CommissionError, CommissionService, ids_from_json, status_of};
 use crate::storage::entities::{
-    commission, commission_dispute, commission_event, commission_offer, measurement_version, user,
+    commission, commission_dispute, commission_event, commission_offer, fitting_booking,
+    measurement_version, user,
 };
 use crate::tailors::measurements::{MeasurementVersionView, version_view};
 use crate::tailors::uploads::urls;
@@ -138,7 +139,21 @@ pub struct CommissionDetail {
     /// Oldest first.
     pub timeline: Vec<EventView>,
     pub payments: Vec<CommissionPaymentView>,
+    /// Fittings booked for this commission, earliest first.
+    pub fittings: Vec<CommissionFitting>,
     pub dispute: Option<DisputeView>,
+}
+
+/// A fitting booked for the commission (details at `/tailor/api/bookings/`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommissionFitting {
+    pub id: Uuid,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// `in_shop` or `home_visit`.
+    pub kind: String,
+    /// `requested`, `confirmed`, `declined` or `cancelled`.
+    pub status: String,
 }
 
 /// The parties' side of a list.
@@ -280,6 +295,20 @@ impl CommissionService {
         let payments = self
             .payments_of(row.id, actor == Actor::Customer && paying)
             .await?;
+        let fittings = fitting_booking::Entity::find()
+            .filter(fitting_booking::Column::CommissionId.eq(row.id))
+            .order_by_asc(fitting_booking::Column::StartAt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|f| CommissionFitting {
+                id: f.id,
+                start: f.start_at,
+                end: f.end_at,
+                kind: f.kind,
+                status: f.status,
+            })
+            .collect();
         let dispute = match commission_dispute::Entity::find()
             .filter(commission_dispute::Column::CommissionId.eq(row.id))
             .one(&self.db)
@@ -299,6 +328,7 @@ impl CommissionService {
             offers,
             timeline,
             payments,
+            fittings,
             dispute,
         })
     }

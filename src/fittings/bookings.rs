@@ -436,6 +436,9 @@ impl FittingService {
             .into());
         };
         check_kind(&profile, wanted)?;
+        if let Some(commission) = wanted.commission {
+            check_commission(txn, commission, me.id, wanted.tailor).await?;
+        }
         let schedule = schedule_of(&row);
         let now = Utc::now();
         check_start(&schedule, wanted.start, now)?;
@@ -472,5 +475,42 @@ impl FittingService {
             .exec_with_returning(txn)
             .await?;
         Ok(inserted)
+    }
+}
+
+/// A fitting booked for a commission is for one of the customer's own with
+/// this tailor that is not finished.
+async fn check_commission(
+    conn: &impl sea_orm::ConnectionTrait,
+    id: Uuid,
+    customer: Uuid,
+    tailor: Uuid,
+) -> Result<(), FittingError> {
+    use crate::commissions::machine::Status as Commission;
+    use crate::storage::entities::commission;
+    let found = commission::Entity::find_by_id(id)
+        .filter(commission::Column::CustomerId.eq(customer))
+        .filter(commission::Column::TailorId.eq(tailor))
+        .one(conn)
+        .await?;
+    let unfinished = found
+        .and_then(|c| Commission::parse(&c.status))
+        .is_some_and(|s| {
+            !matches!(
+                s,
+                Commission::Completed
+                    | Commission::Declined
+                    | Commission::Cancelled
+                    | Commission::Refunded
+            )
+        });
+    if unfinished {
+        Ok(())
+    } else {
+        Err(FieldErrors::single(
+            "commission_id",
+            "No unfinished commission of yours with this tailor.",
+        )
+        .into())
     }
 }

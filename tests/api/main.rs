@@ -13,6 +13,7 @@ mod chat_presence;
 mod chat_resume;
 mod chat_support;
 mod chat_ws;
+mod commission_fittings;
 mod commissions;
 mod commissions_money;
 mod concurrency;

@@ -76,7 +76,8 @@ async fn rotate(
     Ok(Json(feed_url_of(&headers, &secret)))
 }
 
-/// A user's calendar feed (iCalendar): their confirmed fittings, as tailor
+/// A user's calendar feed (iCalendar): their confirmed fittings and the due
+/// dates of their unfinished commissions, as tailor
 /// or customer, from 30 days back. The secret in the URL is the only
 /// credential; the path is `{secret}.ics`.
 #[utoipa::path(get, path = "/tailor/api/calendar/{file}", tag = TAG,
@@ -94,8 +95,8 @@ async fn feed(
         .feed_owner(secret)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    // Other areas' events (commission due dates) join this list.
-    let events = state.fittings.fitting_events(&owner).await?;
+    let mut events = state.fittings.fitting_events(&owner).await?;
+    events.extend(state.commissions.due_date_events(owner.id).await?);
     let body = render_feed(&format!("Atelier: {}", owner.username), &events);
     let mut response = body.into_response();
     let headers = response.headers_mut();

@@ -13,6 +13,7 @@ use super::TAG;
 use crate::auth::http::{CurrentUser, UserPublic};
 use crate::commissions::CommissionFigures;
 use crate::error::{ApiError, ErrorBody};
+use crate::fittings::BookingView;
 use crate::http::extract::ApiQuery;
 use crate::http::pagination::{PageLinks, PageRequest, invalid_page};
 use crate::state::AppState;
@@ -88,9 +89,7 @@ pub struct DashboardRating {
     pub count: i64,
 }
 
-/// The tailor's figures. Fitting figures are not part of it yet: they
-/// arrive as new fields with that feature (clients ignore fields they do
-/// not know).
+/// The tailor's figures.
 #[derive(Serialize, ToSchema)]
 pub struct DashboardView {
     /// Products in the tailor's store (hidden ones included, deleted ones not).
@@ -103,6 +102,8 @@ pub struct DashboardView {
     pub rating: DashboardRating,
     /// Requests, quotes, work by stage, due dates and money received.
     pub commissions: CommissionFigures,
+    /// Today's requested and confirmed fittings (the day in your time zone).
+    pub fittings_today: Vec<BookingView>,
 }
 
 /// Your customers (tailors): who ordered from you or chatted with you, each
@@ -150,7 +151,7 @@ async fn customers(
 }
 
 /// Your dashboard (tailors): products, orders by status, this month's
-/// revenue, followers, rating, and your commissions.
+/// revenue, followers, rating, your commissions and today's fittings.
 #[utoipa::path(get, path = "/tailor/api/dashboard", tag = TAG,
     security(("bearer" = [])),
     responses(
@@ -162,10 +163,15 @@ async fn dashboard(
 ) -> Result<Json<DashboardView>, ApiError> {
     let figures = state.tailors.dashboard(&me).await?;
     let commissions = state.commissions.figures(me.id).await?;
-    Ok(Json(view(figures, commissions)))
+    let fittings_today = state.fittings.todays_fittings(me.id, Utc::now()).await?;
+    Ok(Json(view(figures, commissions, fittings_today)))
 }
 
-fn view(d: Dashboard, commissions: CommissionFigures) -> DashboardView {
+fn view(
+    d: Dashboard,
+    commissions: CommissionFigures,
+    fittings_today: Vec<BookingView>,
+) -> DashboardView {
     let mut by_status = OrdersByStatus::default();
     for (status, n) in &d.orders_by_status {
         let slot = match *status {
@@ -197,5 +203,6 @@ fn view(d: Dashboard, commissions: CommissionFigures) -> DashboardView {
             count: d.rating_count,
         },
         commissions,
+        fittings_today,
     }
 }
