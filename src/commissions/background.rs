@@ -37,34 +37,44 @@ impl CommissionService {
 
     async fn send_due_reminders(&self) -> Result<usize, CommissionError> {
         let now = Utc::now();
+        let (furthest, _) = REMINDERS[REMINDERS.len() - 1];
+        let due = commission::Entity::find()
+            .filter(
+                commission::Column::Status
+                    .is_in([Status::AwaitingDeposit, Status::InProgress].map(Status::as_str)),
+            )
+            .filter(commission::Column::DueAt.gt(now))
+            .filter(commission::Column::DueAt.lte(now + TimeDelta::hours(furthest)))
+            // Once the closest reminder is sent there is nothing left to send.
+            .filter(REMINDERS[0].1.is_null())
+            .order_by_asc(commission::Column::DueAt)
+            .limit(BATCH)
+            .all(&self.db)
+            .await?;
         let mut sent = 0;
-        for (index, (hours, column)) in REMINDERS.iter().enumerate() {
-            let due = commission::Entity::find()
-                .filter(
-                    commission::Column::Status
-                        .is_in([Status::AwaitingDeposit, Status::InProgress].map(Status::as_str)),
-                )
-                .filter(commission::Column::DueAt.gt(now))
-                .filter(commission::Column::DueAt.lte(now + TimeDelta::hours(*hours)))
-                .filter(column.is_null())
-                .order_by_asc(commission::Column::DueAt)
-                .limit(BATCH)
-                .all(&self.db)
-                .await?;
-            for row in due {
-                // This one and every earlier (longer) reminder still unsent.
-                let mut claim = commission::Entity::update_many()
-                    .filter(commission::Column::Id.eq(row.id))
-                    .filter(column.is_null());
-                for (_, other) in &REMINDERS[index..] {
-                    claim = claim.col_expr(*other, Expr::col(*other).if_null(now));
-                }
-                if claim.exec(&self.db).await?.rows_affected != 1 {
-                    continue; // another instance sent it
-                }
-                self.remind(&row, *hours).await?;
-                sent += 1;
+        for row in due {
+            let Some(due_at) = row.due_at else { continue };
+            // The most specific reminder for the time left: every instance
+            // picks the same one, so they compete for one claim.
+            let Some(index) = REMINDERS
+                .iter()
+                .position(|(hours, _)| due_at <= now + TimeDelta::hours(*hours))
+            else {
+                continue;
+            };
+            let (hours, column) = REMINDERS[index];
+            // This one and every earlier (longer) reminder still unsent.
+            let mut claim = commission::Entity::update_many()
+                .filter(commission::Column::Id.eq(row.id))
+                .filter(column.is_null());
+            for (_, other) in &REMINDERS[index..] {
+                claim = claim.col_expr(*other, Expr::col(*other).if_null(now));
             }
+            if claim.exec(&self.db).await?.rows_affected != 1 {
+                continue; // sent before, or by another instance
+            }
+            self.remind(&row, hours).await?;
+            sent += 1;
         }
         Ok(sent)
     }

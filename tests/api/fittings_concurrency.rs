@@ -70,8 +70,8 @@ both_backends! {
     async fn a_booking_storm_books_each_slot_exactly_once(backend) {
         let app = TestApp::spawn(backend).await;
         let ade = open_tailor(&app, "ade", hours_slots()).await;
-        // 20 customers fire 10 requests each, all at once: 200 requests on 10 slots.
-        let crowd = customers(&app, "storm", 20).await;
+        // 200 customers, each asking for one of the 10 slots, all at once.
+        let crowd = customers(&app, "storm", 200).await;
         let open = slots(&app, &crowd[0], &ade, "").await;
         let targets: Vec<Value> = open[..10].iter().map(|s| s["start"].clone()).collect();
         let requests = (0..200).map(|i| {
