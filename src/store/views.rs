@@ -25,7 +25,7 @@ impl From<&category::Model> for CategoryView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct RatingSummary {
     /// Average of 1–5 stars, two decimals; 0 without reviews.
     pub average: f64,

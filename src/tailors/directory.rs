@@ -23,7 +23,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::directory_cache::Candidate;
+use super::directory_cache::{Candidate, Remembered};
 pub use super::directory_filters::DirectoryQuery;
 use super::directory_filters::{Near, Ordering, bounding_box, haversine_km, parse};
 use super::profile_input::skills_of;
@@ -34,7 +34,7 @@ use crate::storage::subquery;
 use crate::store::RatingSummary;
 
 /// A tailor as the directory lists them.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TailorSummary {
     /// The tailor's user id (a profile's id is its user's id).
     pub id: Uuid,
@@ -61,20 +61,67 @@ pub struct TailorSummary {
     pub cover_image: Option<String>,
 }
 
+#[derive(Debug, Clone)]
 pub struct DirectoryPage {
     pub count: u64,
     pub results: Vec<TailorSummary>,
 }
 
 impl TailorService {
-    /// One page of the directory; `None` past the last page.
+    /// One page of the directory; `None` past the last page. Pages are
+    /// remembered for a moment (see `directory_cache`); an expired page is
+    /// answered once more while a task reads it anew, so no request waits
+    /// for a page that was there a moment ago.
     pub async fn directory(
-        &self,
+        self: &Arc<Self>,
         query: &DirectoryQuery,
         page: u64,
         page_size: u64,
     ) -> Result<Option<DirectoryPage>, TailorError> {
         let filters = parse(query)?;
+        let key = format!("{query:?} page {page} size {page_size}");
+        match self.cache.page(&key) {
+            Some(Remembered::Fresh(answer)) => Ok(answer.as_ref().clone()),
+            Some(Remembered::Stale(answer)) => {
+                let service = self.clone();
+                tokio::spawn(async move {
+                    if let Err(err) = service
+                        .read_and_keep(key.clone(), filters, page, page_size)
+                        .await
+                    {
+                        service.cache.forget_page(&key);
+                        tracing::warn!(error = %err, "refreshing a directory page failed");
+                    }
+                });
+                Ok(answer.as_ref().clone())
+            }
+            None => Ok(self
+                .read_and_keep(key, filters, page, page_size)
+                .await?
+                .as_ref()
+                .clone()),
+        }
+    }
+
+    async fn read_and_keep(
+        &self,
+        key: String,
+        filters: super::directory_filters::Filters,
+        page: u64,
+        page_size: u64,
+    ) -> Result<super::directory_cache::Page, TailorError> {
+        let version = self.cache.version();
+        let answer = Arc::new(self.read_page(filters, page, page_size).await?);
+        self.cache.keep_page(key, answer.clone(), version);
+        Ok(answer)
+    }
+
+    async fn read_page(
+        &self,
+        filters: super::directory_filters::Filters,
+        page: u64,
+        page_size: u64,
+    ) -> Result<Option<DirectoryPage>, TailorError> {
         let backend = self.db.get_database_backend();
         match filters.near {
             None => {

@@ -139,6 +139,8 @@ impl TailorService {
             .await?;
         insert_images(&txn, row.id, &changes.images.unwrap_or_default()).await?;
         txn.commit().await?;
+        // Ratings, follower counts and cover images show in the directory.
+        self.directory_changed();
         self.one_view(row).await
     }
 
@@ -178,6 +180,8 @@ impl TailorService {
             insert_images(&txn, item_id, &images).await?;
         }
         txn.commit().await?;
+        // Ratings, follower counts and cover images show in the directory.
+        self.directory_changed();
         self.one_view(row).await
     }
 
@@ -197,6 +201,8 @@ impl TailorService {
             .exec(&txn)
             .await?;
         txn.commit().await?;
+        // Ratings, follower counts and cover images show in the directory.
+        self.directory_changed();
         Ok(())
     }
 
@@ -267,6 +273,8 @@ impl TailorService {
             .exec(&txn)
             .await?;
         txn.commit().await?;
+        // Ratings, follower counts and cover images show in the directory.
+        self.directory_changed();
         Ok(())
     }
 

@@ -38,16 +38,50 @@ Seeding writes to the database the server uses: the one it started
     target_help!()
 );
 
-/// The mix, in the order workers rotate through it.
-const MIX: [(&str, &str); 7] = [
-    ("text", "q=agbada"),
-    ("skill", "skill=bridal"),
-    ("location", "location=lagos"),
-    ("near", "near=6.5244,3.3792&radius_km=25"),
-    ("rating", "ordering=-rating"),
-    ("text", "q=lace&location=abuja"),
-    ("near", "near=6.5244,3.3792&radius_km=25&ordering=-rating"),
-];
+/// The kinds of search in the mix.
+const KINDS: [&str; 5] = ["text", "skill", "location", "near", "rating"];
+
+/// The mix: every kind of search over the seeded vocabulary, cities and
+/// first pages (a few hundred different pages, as many people searching
+/// their own cities would ask), so the bench does not measure one page
+/// answered from memory again and again.
+fn mix_queries() -> Vec<(&'static str, String)> {
+    let mut queries = Vec::new();
+    let pages = |n: u64| 1..=n;
+    for term in SPECIALTIES {
+        for page in pages(5) {
+            queries.push((
+                "text",
+                format!("q={}&page={page}", term.replace(' ', "%20")),
+            ));
+        }
+    }
+    for skill in SKILLS {
+        for page in pages(5) {
+            queries.push(("skill", format!("skill={skill}&page={page}")));
+        }
+    }
+    for (city, _, lat, lng, _) in CITIES {
+        let city = city.to_lowercase().replace(' ', "%20");
+        for page in pages(5) {
+            queries.push(("location", format!("location={city}&page={page}")));
+        }
+        queries.push(("text", format!("q=lace&location={city}")));
+        // A few points around each city centre, nearest first and best first.
+        for k in 0..8u64 {
+            let (dlat, dlng) = ((unit(k, 71) - 0.5) * 0.1, (unit(k, 72) - 0.5) * 0.1);
+            let near = format!("near={:.4},{:.4}&radius_km=25", lat + dlat, lng + dlng);
+            queries.push(("near", near.clone()));
+            queries.push(("near", format!("{near}&ordering=-rating")));
+        }
+    }
+    for ordering in ["-rating", "-reviews", "-followers", "-experience"] {
+        for page in pages(10) {
+            queries.push(("rating", format!("ordering={ordering}&page={page}")));
+        }
+    }
+    queries
+}
 
 /// Rows per INSERT: well under both backends' limits on bound parameters.
 const BATCH: usize = 500;
@@ -104,17 +138,24 @@ async fn run(client: &Client, api: &Arc<Api>, outbox: &Path, args: &TailorsArgs)
         db.close().await?;
     }
     let directory = format!("{}/tailor/api/list", api.base);
-    let urls: Vec<String> = MIX
+    let queries = mix_queries();
+    let urls: Vec<String> = queries
         .iter()
-        .map(|(_, query)| format!("{directory}?page=1&page_size=20&{query}"))
+        .map(|(_, query)| format!("{directory}?page_size=20&{query}"))
         .collect();
     println!(
-        "directory count={}; the mix selects:",
-        count(client, &directory).await?
+        "directory count={}; the mix asks {} different pages, e.g.:",
+        count(client, &directory).await?,
+        urls.len()
     );
-    for url in &urls {
+    for url in urls.iter().step_by(urls.len() / 8 + 1) {
         let query = url.split_once("page_size=20&").map_or("", |(_, q)| q);
         println!("{:<9} {query:<52} {:>6}", "", count(client, url).await?);
+    }
+    // Every page once before measuring, as a server that has been up for a
+    // while has them: the measurement is the steady state, not the start.
+    for url in &urls {
+        count(client, url).await?;
     }
     args.load.print_target(
         api,
@@ -125,11 +166,11 @@ async fn run(client: &Client, api: &Arc<Api>, outbox: &Path, args: &TailorsArgs)
     );
     let mut scenarios: Vec<(&'static str, Vec<String>)> = vec![("directory", urls.clone())];
     if args.each {
-        for (name, _) in MIX.iter().take(5) {
-            let own = MIX
+        for name in KINDS {
+            let own = queries
                 .iter()
                 .zip(&urls)
-                .filter(|((kind, _), _)| kind == name)
+                .filter(|((kind, _), _)| *kind == name)
                 .map(|(_, url)| url.clone())
                 .collect();
             scenarios.push((name, own));
@@ -141,12 +182,44 @@ async fn run(client: &Client, api: &Arc<Api>, outbox: &Path, args: &TailorsArgs)
             .map(|i| DirectoryWorker {
                 client: client.clone(),
                 urls: urls.clone(),
-                next: i,
+                next: mix(i as u64, 73) as usize,
             })
             .collect();
+        let before = page_counters(client, api).await;
         measure(name, workers, args.load.duration()).await?.print();
+        if let (Some(before), Some(after)) = (before, page_counters(client, api).await) {
+            let asked = after.0 - before.0;
+            let read = after.1 - before.1;
+            println!(
+                "{name:<9} pages asked {asked:.0}, read from the database {read:.0}: {:.1}% answered from memory",
+                100.0 * (asked - read) / asked.max(1.0)
+            );
+        }
     }
     Ok(())
+}
+
+/// The server's directory page counters (asked, read from the database),
+/// from its Prometheus metrics; none when it does not expose them.
+async fn page_counters(client: &Client, api: &Api) -> Option<(f64, f64)> {
+    let text = client
+        .get(format!("{}/metrics", api.base))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let value = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    Some((
+        value("directory_pages_total")?,
+        value("directory_page_reads_total").unwrap_or(0.0),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -171,7 +244,9 @@ struct DirectoryWorker {
 impl LoadWorker for DirectoryWorker {
     async fn step(&mut self) -> Option<Result<(), Failure>> {
         let url = &self.urls[self.next % self.urls.len()];
-        self.next = self.next.wrapping_add(1);
+        // A stride coprime with any list length below 1,009 visits every
+        // URL, in an order no two workers share.
+        self.next = self.next.wrapping_add(1_009);
         Some(fetch(self.client.get(url)).await)
     }
 }
