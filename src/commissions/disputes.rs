@@ -110,11 +110,11 @@ impl CommissionService {
             .filter(commission_dispute::Column::Status.eq("open"))
             .order_by_asc(commission_dispute::Column::Id);
         let count = query.clone().count(&self.db).await?;
-        let rows = query
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-            .all(&self.db)
-            .await?;
+        // Past the last page (or too far to address): an empty page, 404.
+        let Some(offset) = crate::storage::page_offset(page, per_page, count) else {
+            return Ok((count, Vec::new()));
+        };
+        let rows = query.offset(offset).limit(per_page).all(&self.db).await?;
         let mut views = Vec::with_capacity(rows.len());
         for row in rows {
             views.push(self.dispute_view(row).await?);

@@ -356,9 +356,13 @@ impl CommissionService {
             );
         }
         let count = query.clone().count(&self.db).await?;
+        // Past the last page (or too far to address): an empty page, 404.
+        let Some(offset) = crate::storage::page_offset(filter.page, filter.page_size, count) else {
+            return Ok((count, Vec::new()));
+        };
         let rows = query
             .order_by_desc(commission::Column::Id)
-            .offset((filter.page - 1) * filter.page_size)
+            .offset(offset)
             .limit(filter.page_size)
             .all(&self.db)
             .await?;

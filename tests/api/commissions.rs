@@ -769,3 +769,19 @@ both_backends! {
 async fn tailor_named(app: &TestApp, name: &str) -> TestUser {
     tailor(app, name).await
 }
+
+both_backends! {
+    async fn pages_past_the_end_or_beyond_any_number_are_404(backend) {
+        let (app, _paystack) = atelier(backend).await;
+        let (customer, tailor, _) = requested_commission(&app).await;
+        let staff = staff(&app).await;
+        for (who, path) in [(&customer, BASE.to_string()), (&tailor, format!("{BASE}tailor/")), (&staff, format!("{BASE}disputes/"))] {
+            for page in ["2", "9223372036854775808", "18446744073709551615"] {
+                let (status, body) = status_and_body(app.get_as(&who.access, &format!("{path}?page={page}")).await).await;
+                assert_eq!(status, StatusCode::NOT_FOUND, "{path} page {page}: {body}");
+            }
+        }
+        let first = body_of(app.get_as(&customer.access, BASE).await).await;
+        assert_eq!(first["count"], 1);
+    }
+}
