@@ -76,8 +76,6 @@ impl TailorService {
             move_followers_count(&txn, target.id, 1).await?;
         }
         txn.commit().await?;
-        // Ratings, follower counts and cover images show in the directory.
-        self.directory_changed();
         Ok((target, FollowOutcome::Following { changed }))
     }
 
@@ -98,8 +96,6 @@ impl TailorService {
             move_followers_count(&txn, target.id, -1).await?;
         }
         txn.commit().await?;
-        // Ratings, follower counts and cover images show in the directory.
-        self.directory_changed();
         Ok((target, changed))
     }
 

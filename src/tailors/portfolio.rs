@@ -139,7 +139,7 @@ impl TailorService {
             .await?;
         insert_images(&txn, row.id, &changes.images.unwrap_or_default()).await?;
         txn.commit().await?;
-        // Ratings, follower counts and cover images show in the directory.
+        // The reviewer's rating, or the new cover image, shows at once here.
         self.directory_changed();
         self.one_view(row).await
     }
@@ -180,7 +180,7 @@ impl TailorService {
             insert_images(&txn, item_id, &images).await?;
         }
         txn.commit().await?;
-        // Ratings, follower counts and cover images show in the directory.
+        // The reviewer's rating, or the new cover image, shows at once here.
         self.directory_changed();
         self.one_view(row).await
     }
@@ -201,7 +201,7 @@ impl TailorService {
             .exec(&txn)
             .await?;
         txn.commit().await?;
-        // Ratings, follower counts and cover images show in the directory.
+        // The reviewer's rating, or the new cover image, shows at once here.
         self.directory_changed();
         Ok(())
     }
@@ -273,7 +273,7 @@ impl TailorService {
             .exec(&txn)
             .await?;
         txn.commit().await?;
-        // Ratings, follower counts and cover images show in the directory.
+        // The reviewer's rating, or the new cover image, shows at once here.
         self.directory_changed();
         Ok(())
     }

@@ -170,7 +170,7 @@ impl TailorService {
             .await?
             .ok_or(TailorError::NotFound)?;
         txn.commit().await?;
-        // Ratings, follower counts and cover images show in the directory.
+        // The reviewer's rating, or the new cover image, shows at once here.
         self.directory_changed();
         let mut views = self.review_views(vec![row]).await?;
         Ok((!existed, views.pop().ok_or(TailorError::NotFound)?))
