@@ -112,6 +112,9 @@ impl FittingService {
                     .col_expr(fitting_booking::Column::UpdatedAt, Expr::value(Utc::now()))
                     .filter(fitting_booking::Column::Id.eq(id))
                     .filter(fitting_booking::Column::Status.eq(current.as_str()))
+                    // A reschedule keeps the status: the time checked (and
+                    // accepted) must still be the booking's time.
+                    .filter(fitting_booking::Column::StartAt.eq(row.start_at))
                     .exec(&txn)
                     .await?;
                 Ok::<_, FittingError>(moved.rows_affected)

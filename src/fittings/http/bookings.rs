@@ -170,7 +170,7 @@ pub struct RescheduleRequest {
         (status = 200, description = "Moved", body = BookingView),
         (status = 400, description = "Field errors on `start`", body = BadRequest),
         (status = 404, description = "No such booking of the caller's", body = ErrorBody),
-        (status = 409, description = "`invalid_transition` (names the current state), `fitting_started`, `too_late`, or `slot_taken` (whose body also carries `next_slots`, as in `book`)", body = ErrorBody)))]
+        (status = 409, description = "`invalid_transition` (names the current state, or the booking changed meanwhile), `fitting_started`, `too_late`, `not_taking_bookings`, or `slot_taken` (whose body also carries `next_slots`, as in `book`)", body = ErrorBody)))]
 async fn reschedule(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
