@@ -9,6 +9,7 @@ use clap::Args;
 
 use crate::chat::ChatSettings;
 use crate::fittings::FittingSettings;
+use crate::jobs::JobSettings;
 use crate::media::S3Settings;
 
 /// Every setting, as flags with an environment-variable twin.
@@ -146,6 +147,19 @@ pub struct ConfigArgs {
     /// Seconds between two looks for fitting reminders that are due (24 h and 1 h before).
     #[arg(long, env = "ATELIER_FITTING_REMINDER_POLL_SECS", default_value_t = 60)]
     pub fitting_reminder_poll_secs: u64,
+    /// Background jobs (emails, pushes, refunds, reminders ...) one instance runs at once.
+    #[arg(long, env = "ATELIER_JOBS_CONCURRENCY", default_value_t = 16)]
+    pub jobs_concurrency: usize,
+    /// Milliseconds between two looks for due jobs when the queue is idle.
+    #[arg(long, env = "ATELIER_JOBS_POLL_MS", default_value_t = 500)]
+    pub jobs_poll_ms: u64,
+    /// Seconds a claimed job is reserved for its worker (extended while it runs); a job whose
+    /// worker died runs again after this long.
+    #[arg(long, env = "ATELIER_JOBS_LEASE_SECS", default_value_t = 60)]
+    pub jobs_lease_secs: u64,
+    /// First wait before a failed job is retried; it doubles per attempt (at most an hour).
+    #[arg(long, env = "ATELIER_JOBS_RETRY_SECS", default_value_t = 5)]
+    pub jobs_retry_secs: u64,
     /// `text` or `json`.
     #[arg(long, env = "ATELIER_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -172,6 +186,7 @@ pub struct Settings {
     pub chat: ChatSettings,
     pub commissions: CommissionSettings,
     pub fittings: FittingSettings,
+    pub jobs: JobSettings,
 }
 
 #[derive(Clone, Debug)]
@@ -328,6 +343,13 @@ impl ConfigArgs {
                 auth_timeout: Duration::from_secs(self.chat_auth_timeout_secs.clamp(1, 300)),
                 redis_url: self.redis_url.filter(|u| !u.trim().is_empty()),
                 ..ChatSettings::default()
+            },
+            jobs: JobSettings {
+                concurrency: self.jobs_concurrency.clamp(1, 1024),
+                poll_every: Duration::from_millis(self.jobs_poll_ms.clamp(10, 60_000)),
+                lease: Duration::from_secs(self.jobs_lease_secs.clamp(1, 3600)),
+                retry_after: Duration::from_secs(self.jobs_retry_secs.clamp(1, 3600)),
+                ..JobSettings::default()
             },
             commissions: CommissionSettings {
                 auto_complete_after: days(self.commission_auto_complete_days),

@@ -15,6 +15,7 @@ use crate::auth::AuthError;
 use crate::chat::ChatError;
 use crate::commissions::CommissionError;
 use crate::fittings::FittingError;
+use crate::jobs::JobsError;
 use crate::media::MediaError;
 use crate::storage::StorageError;
 use crate::store::StoreError;
@@ -245,6 +246,27 @@ impl From<MediaError> for ApiError {
                 ApiError::Unavailable
             }
             MediaError::Storage(e) => e.into(),
+        }
+    }
+}
+
+impl From<JobsError> for ApiError {
+    fn from(err: JobsError) -> Self {
+        match err {
+            JobsError::StaffOnly => {
+                ApiError::new(StatusCode::FORBIDDEN, "permission_denied", "Staff only.")
+            }
+            JobsError::NotFound => ApiError::not_found(),
+            JobsError::UnknownStatus(raw) => ApiError::bad_request(
+                "invalid_status",
+                format!("Unknown status {raw:?}: use dead, queued, running or done."),
+            ),
+            JobsError::NotDead(status) => ApiError::new(
+                StatusCode::CONFLICT,
+                "not_dead",
+                format!("The job is {status}; only dead jobs are retried."),
+            ),
+            JobsError::Storage(e) => e.into(),
         }
     }
 }

@@ -8,6 +8,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
+use crate::jobs::{JobFailure, JobQueue, Outcome};
 use crate::storage::StorageError;
 use crate::storage::entities::{
     idempotency_key, one_time_code, refresh_token, throttle, token_family,
@@ -71,16 +72,24 @@ pub async fn purge_expired(
     })
 }
 
-/// Purges now and then, for as long as the server runs.
-pub fn spawn_purger(db: DatabaseConnection, longest_window: Duration, every: Duration) {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        loop {
-            ticker.tick().await;
-            match purge_expired(&db, longest_window).await {
-                Ok(purged) => tracing::debug!(?purged, "purged expired rows"),
-                Err(err) => tracing::warn!(error = %err, "purging expired rows failed"),
-            }
+pub const PURGE_JOB: &str = "housekeeping.purge";
+
+/// Purges every `every` (once across all instances), done jobs included.
+pub fn schedule(jobs: &JobQueue, longest_window: Duration, every: Duration) {
+    let db = jobs.db().clone();
+    let keep_done = jobs.settings().keep_done;
+    jobs.register(PURGE_JOB, move |_job| {
+        let db = db.clone();
+        async move {
+            let purged = purge_expired(&db, longest_window)
+                .await
+                .map_err(JobFailure::retry)?;
+            let jobs = crate::jobs::purge_done(&db, keep_done)
+                .await
+                .map_err(JobFailure::retry)?;
+            tracing::debug!(?purged, jobs, "purged expired rows");
+            Ok(Outcome::Done)
         }
     });
+    jobs.every(PURGE_JOB, every);
 }

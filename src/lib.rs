@@ -13,6 +13,7 @@ pub mod fittings;
 pub mod housekeeping;
 pub mod http;
 pub mod idempotency;
+pub mod jobs;
 pub mod mail;
 pub mod media;
 pub mod openapi;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use atelier::auth::{AuthError, AuthService};
 use atelier::config::{ConfigArgs, Settings};
-use atelier::mail::Mailer;
+use atelier::mail::{EmailQueue, Outbox};
 use atelier::startup::{Application, shutdown_signal};
 use clap::{Parser, Subcommand};
 
@@ -123,12 +123,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let db = connect(&settings).await?;
             atelier::storage::migrate(&db).await?;
             let secret = "createsuperuser does not sign anything, so any key will do";
-            let mailer = Mailer::from_settings(
-                None,
-                &settings.email_from,
-                settings.data_dir.join("outbox"),
-            )?;
-            let auth = AuthService::new(db, settings.auth.clone(), secret, Arc::new(mailer));
+            // Nothing is emailed: the queue is never started.
+            let jobs = atelier::jobs::JobQueue::new(db.clone(), settings.jobs.clone());
+            let outbox = Outbox::new(Arc::new(EmailQueue::new(secret)), jobs);
+            let auth = AuthService::new(db, settings.auth.clone(), secret, outbox);
             match auth.create_superuser(&email, &username, &password).await {
                 Ok(user) => println!("superuser {} created (id {})", user.username, user.id),
                 Err(AuthError::Invalid(errors)) => {

@@ -24,21 +24,21 @@ use crate::chat::ChatService;
 use crate::config::{Settings, mask_url};
 use crate::http::middleware;
 use crate::idempotency::IdempotencyStore;
-use crate::mail::Mailer;
+use crate::jobs::JobQueue;
+use crate::mail::{EmailQueue, Mailer, Outbox};
 use crate::media::{MediaService, MediaStore};
 use crate::state::AppState;
 use crate::store::StoreService;
 
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const PURGE_EVERY: Duration = Duration::from_secs(600);
-const EMAIL_DRAIN_LIMIT: Duration = Duration::from_secs(20);
 const SOCKET_CLOSE_LIMIT: Duration = Duration::from_secs(3);
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
     db: DatabaseConnection,
-    auth: Arc<AuthService>,
+    jobs: Arc<JobQueue>,
     chat: Arc<ChatService>,
 }
 
@@ -61,12 +61,16 @@ impl Application {
         )?;
         tracing::info!(mailer = %mailer.describe(), "email");
         let mailer = Arc::new(mailer);
-        let auth = AuthService::new(db.clone(), settings.auth.clone(), &secret, mailer.clone());
+        let jobs = JobQueue::new(db.clone(), settings.jobs.clone());
+        let emails = Arc::new(EmailQueue::new(&secret));
+        emails.serve(&jobs, mailer.clone());
+        let outbox = Outbox::new(emails, jobs.clone());
+        let auth = AuthService::new(db.clone(), settings.auth.clone(), &secret, outbox.clone());
         let longest_window = settings
             .auth
             .failure_window
             .max(settings.auth.email_cooldown);
-        crate::housekeeping::spawn_purger(db.clone(), longest_window, PURGE_EVERY);
+        crate::housekeeping::schedule(&jobs, longest_window, PURGE_EVERY);
         let auth = Arc::new(auth);
         auth.follow_revocations().await?;
         let payments = &settings.payments;
@@ -108,7 +112,10 @@ impl Application {
             &secret,
         ));
         fittings.clone().spawn_reminders();
+        // Every handler is registered: this instance may start claiming.
+        jobs.start();
         let state = AppState {
+            jobs: jobs.clone(),
             db: db.clone(),
             auth: auth.clone(),
             store: store.clone(),
@@ -131,7 +138,7 @@ impl Application {
             listener,
             router,
             db,
-            auth,
+            jobs,
             chat,
         })
     }
@@ -176,7 +183,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await?;
         self.chat.sockets_closed(SOCKET_CLOSE_LIMIT).await;
-        self.auth.finish_sending(EMAIL_DRAIN_LIMIT).await;
+        self.jobs.shut_down().await;
         let _ = self.db.close().await;
         tracing::info!("stopped");
         Ok(())

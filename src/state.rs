@@ -8,6 +8,7 @@ use crate::chat::ChatService;
 use crate::commissions::CommissionService;
 use crate::fittings::FittingService;
 use crate::idempotency::IdempotencyStore;
+use crate::jobs::JobQueue;
 use crate::media::MediaService;
 use crate::store::StoreService;
 use crate::tailors::TailorService;
@@ -24,5 +25,6 @@ pub struct AppState {
     pub tailors: Arc<TailorService>,
     pub commissions: Arc<CommissionService>,
     pub fittings: Arc<FittingService>,
+    pub jobs: Arc<JobQueue>,
     pub metrics: PrometheusHandle,
 }

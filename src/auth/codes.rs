@@ -125,8 +125,9 @@ impl AuthService {
                 "Hello {},\n\nYour Atelier {what} is {code}.\nIt expires in {minutes} minutes.\n\n{otherwise}\n",
                 user.username
             ),
-        });
-        Ok(())
+            html: None,
+        })
+        .await
     }
 
     /// Checks a code without consuming it. Every try counts, before the

@@ -3,8 +3,6 @@ use std::sync::{Arc, OnceLock};
 use hmac::{Hmac, Mac};
 use sea_orm::DatabaseConnection;
 use sha2::Sha256;
-use tokio_util::task::TaskTracker;
-use tracing::Instrument;
 use uuid::Uuid;
 
 use super::revoked::RevokedLogins;
@@ -12,7 +10,7 @@ use super::tokens::TokenKeys;
 use super::user_cache::UserCache;
 use super::{AuthError, Passwords};
 use crate::config::AuthSettings;
-use crate::mail::{Email, Mailer};
+use crate::mail::{Email, Outbox};
 use crate::throttle::Throttles;
 
 /// Told when logins end before their tokens expire (logout, a reused refresh
@@ -33,9 +31,8 @@ pub struct AuthService {
     /// Keys the code hashes; derived from the secret key, distinct from the token key.
     pub(super) code_key: Vec<u8>,
     pub(super) throttles: Throttles,
-    mailer: Arc<Mailer>,
+    outbox: Outbox,
     /// Emails still being sent, so shutdown can wait for them.
-    outgoing: TaskTracker,
     watcher: OnceLock<Arc<dyn SessionWatcher>>,
     pub(super) revoked: RevokedLogins,
     /// Rows of recent callers (see `user_cache`); shared with the other
@@ -55,7 +52,7 @@ impl AuthService {
         db: DatabaseConnection,
         settings: AuthSettings,
         secret_key: &str,
-        mailer: Arc<Mailer>,
+        outbox: Outbox,
     ) -> Self {
         Self {
             passwords: Passwords::new(settings.argon2_memory_kib, settings.argon2_iterations),
@@ -66,8 +63,7 @@ impl AuthService {
             users: Arc::default(),
             db,
             settings,
-            mailer,
-            outgoing: TaskTracker::new(),
+            outbox,
             watcher: OnceLock::new(),
         }
     }
@@ -118,29 +114,11 @@ impl AuthService {
         Ok(())
     }
 
-    /// Waits (at most `limit`) for emails still being sent; called at shutdown
-    /// so that a code accepted just before a deploy is not lost.
-    pub async fn finish_sending(&self, limit: std::time::Duration) {
-        self.outgoing.close();
-        if tokio::time::timeout(limit, self.outgoing.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!(pending = self.outgoing.len(), "gave up waiting for emails");
-        }
-    }
-
-    /// Sends in the background: the response does not wait for SMTP, and its
-    /// timing does not tell whether an address has an account.
-    pub(super) fn send_email(&self, email: Email) {
-        let mailer = self.mailer.clone();
-        let send = async move {
-            if let Err(err) = mailer.send(&email).await {
-                tracing::error!(error = %err, to = %email.to, "sending email failed");
-            }
-        };
-        // Keeps the request id on the email's log lines.
-        self.outgoing
-            .spawn(send.instrument(tracing::Span::current()));
+    /// Queues the email: the response does not wait for SMTP, and its
+    /// timing does not tell whether an address has an account. A failure to
+    /// send is retried by the job queue.
+    pub(super) async fn send_email(&self, email: Email) -> Result<(), AuthError> {
+        self.outbox.send(&email).await?;
+        Ok(())
     }
 }

@@ -95,6 +95,7 @@ impl CommissionService {
                  in about {hours} hours.\n\nAtelier",
                 tailor.username, row.garment_type, row.id
             ),
+            html: None,
         };
         let mut event = Event::new(row, Actor::System, None, "reminder");
         let note = format!("Due in {hours} hours.");

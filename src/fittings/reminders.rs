@@ -142,6 +142,7 @@ async fn send(
                 zone.name(),
                 booking.id
             ),
+            html: None,
         };
         if let Err(err) = mailer.send(&email).await {
             tracing::warn!(booking = %booking.id, error = %err, "fitting reminder not sent");

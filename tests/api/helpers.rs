@@ -172,6 +172,13 @@ pub fn test_settings(database_url: &str, data_dir: PathBuf, smtp_url: String) ->
         chat: atelier::chat::ChatSettings::default(),
         commissions: Default::default(),
         fittings: atelier::fittings::FittingSettings::default(),
+        // Tests wait for emails and pushes: look for due jobs often.
+        jobs: atelier::jobs::JobSettings {
+            poll_every: Duration::from_millis(50),
+            retry_after: Duration::from_secs(1),
+            drain_limit: Duration::from_secs(5),
+            ..Default::default()
+        },
         auth: AuthSettings {
             access_token_ttl: Duration::from_secs(900),
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),

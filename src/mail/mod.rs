@@ -1,17 +1,27 @@
 //! Outgoing email: real SMTP when `SMTP_URL` is set, otherwise a development
 //! mailer that writes each message to the log and to an outbox folder.
+//! Every email goes through the job queue ([`EmailQueue`]), so one that
+//! could not be sent (SMTP down, the process stopped) is sent later.
+
+mod queue;
+
+pub use queue::{EMAIL_JOB, EmailQueue, Outbox};
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lettre::message::Mailbox;
+use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Email {
     pub to: String,
     pub subject: String,
+    /// The plain-text part (every email has one).
     pub body: String,
+    /// An HTML alternative, for the templated emails.
+    #[serde(default)]
+    pub html: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,10 +107,16 @@ fn build(from: &Mailbox, email: &Email) -> Result<Message, MailError> {
         .to
         .parse()
         .map_err(|e: lettre::address::AddressError| MailError::Address(e.to_string()))?;
-    Message::builder()
+    let builder = Message::builder()
         .from(from.clone())
         .to(to)
-        .subject(email.subject.clone())
-        .body(email.body.clone())
-        .map_err(|e| MailError::Smtp(e.to_string()))
+        .subject(email.subject.clone());
+    let message = match &email.html {
+        Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+            email.body.clone(),
+            html.clone(),
+        )),
+        None => builder.body(email.body.clone()),
+    };
+    message.map_err(|e| MailError::Smtp(e.to_string()))
 }
