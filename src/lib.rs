@@ -15,6 +15,7 @@ pub mod http;
 pub mod idempotency;
 pub mod mail;
 pub mod media;
+pub mod notifications;
 pub mod openapi;
 pub mod startup;
 pub mod state;

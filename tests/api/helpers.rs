@@ -172,6 +172,7 @@ pub fn test_settings(database_url: &str, data_dir: PathBuf, smtp_url: String) ->
         chat: atelier::chat::ChatSettings::default(),
         commissions: Default::default(),
         fittings: atelier::fittings::FittingSettings::default(),
+        fcm: atelier::notifications::push::FcmSettings::default(),
         auth: AuthSettings {
             access_token_ttl: Duration::from_secs(900),
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
