@@ -203,8 +203,24 @@ async fn an_unavailable_token_endpoint_means_retry() {
     let standin = FcmStandIn::start().await;
     let client = client_for(&standin);
     standin.set_token_endpoint_down(true);
-    let down = client.send(&message("a", Platform::Android)).await;
-    assert!(matches!(down, Err(PushFailure::Retry { .. })), "{down:?}");
+    let client = Arc::new(client);
+    let sends = (0..20).map(|i| {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .send(&message(&format!("device-{i}"), Platform::Android))
+                .await
+        })
+    });
+    for result in futures_util::future::join_all(sends).await {
+        let down = result.unwrap();
+        assert!(matches!(down, Err(PushFailure::Retry { .. })), "{down:?}");
+    }
+    assert_eq!(
+        standin.token_requests(),
+        1,
+        "senders queued behind a failed refresh share its failure"
+    );
     standin.set_token_endpoint_down(false);
     client.send(&message("a", Platform::Android)).await.unwrap();
     assert_eq!(standin.received().len(), 1);

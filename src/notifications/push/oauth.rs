@@ -121,6 +121,13 @@ struct Cached {
     refresh_at: Instant,
 }
 
+#[derive(Default)]
+struct Cache {
+    token: Option<Cached>,
+    /// The last refresh's failure: when it ended, why, and any `Retry-After`.
+    failed: Option<(Instant, String, Option<Duration>)>,
+}
+
 /// Hands out access tokens; one refresh at a time however many senders wait.
 pub struct TokenSource {
     account: ServiceAccount,
@@ -128,7 +135,7 @@ pub struct TokenSource {
     http: reqwest::Client,
     // A tokio Mutex held across the token request: concurrent senders queue
     // behind the one refreshing and then find the fresh token in the cache.
-    cache: Mutex<Option<Cached>>,
+    cache: Mutex<Cache>,
 }
 
 #[derive(Deserialize)]
@@ -143,7 +150,7 @@ impl TokenSource {
             account,
             token_url,
             http,
-            cache: Mutex::new(None),
+            cache: Mutex::new(Cache::default()),
         }
     }
 
@@ -152,23 +159,46 @@ impl TokenSource {
     }
 
     pub async fn token(&self) -> Result<String, PushFailure> {
+        let asked = Instant::now();
         let mut cache = self.cache.lock().await;
-        if let Some(cached) = cache.as_ref()
+        if let Some(cached) = &cache.token
             && Instant::now() < cached.refresh_at
         {
             return Ok(cached.token.clone());
         }
-        let fresh = self.fetch().await?;
-        let token = fresh.token.clone();
-        *cache = Some(fresh);
-        Ok(token)
+        // A refresh failed while we queued: share its verdict, or a dead token
+        // endpoint would be asked once per waiting sender, each in turn.
+        if let Some((at, reason, after)) = &cache.failed
+            && *at >= asked
+        {
+            return Err(PushFailure::Retry {
+                reason: reason.clone(),
+                after: *after,
+            });
+        }
+        match self.fetch().await {
+            Ok(fresh) => {
+                let token = fresh.token.clone();
+                *cache = Cache {
+                    token: Some(fresh),
+                    failed: None,
+                };
+                Ok(token)
+            }
+            Err(failure) => {
+                if let PushFailure::Retry { reason, after } = &failure {
+                    cache.failed = Some((Instant::now(), reason.clone(), *after));
+                }
+                Err(failure)
+            }
+        }
     }
 
     /// Forgets `stale` (FCM refused it), unless another sender already replaced it.
     pub async fn invalidate(&self, stale: &str) {
         let mut cache = self.cache.lock().await;
-        if cache.as_ref().is_some_and(|c| c.token == stale) {
-            *cache = None;
+        if cache.token.as_ref().is_some_and(|c| c.token == stale) {
+            cache.token = None;
         }
     }
 
