@@ -15,6 +15,7 @@ use super::{Platform, PushFailure, PushMessage};
 
 /// APNs refuses an `apns-collapse-id` longer than this many bytes.
 const APNS_COLLAPSE_ID_MAX: usize = 64;
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// The `{"message": ...}` body for one device.
 pub fn message_body(message: &PushMessage) -> Value {
@@ -100,13 +101,17 @@ fn apns_collapse_id(key: &str) -> String {
 }
 
 /// `Retry-After` as delta-seconds or an HTTP date; a date in the past is "now".
+/// Capped at a day, so a caller adding it to a clock cannot overflow.
 pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    let after = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at = httpdate::parse_http_date(value).ok()?;
+            at.duration_since(now).unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(after.min(MAX_RETRY_AFTER))
 }
 
 /// What one `messages:send` answer means.
@@ -230,6 +235,10 @@ mod tests {
         assert_eq!(
             retry_after(&headers("Sun, 06 Nov 1994 08:00:00 GMT"), now),
             Some(Duration::ZERO)
+        );
+        assert_eq!(
+            retry_after(&headers("18446744073709551615"), now),
+            Some(MAX_RETRY_AFTER)
         );
         assert_eq!(retry_after(&headers("soon"), now), None);
         assert_eq!(retry_after(&headers("-5"), now), None);

@@ -20,6 +20,7 @@ const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// Google accepts assertions valid for at most an hour.
 const ASSERTION_LIFETIME_SECS: u64 = 3600;
 const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+const MAX_LIFETIME_SECS: u64 = 24 * 3600;
 
 /// The fields of the service-account key this client needs.
 #[derive(Deserialize)]
@@ -248,8 +249,10 @@ impl TokenSource {
         if parsed.access_token.is_empty() {
             return Err(retry("OAuth token endpoint sent an empty token".into()));
         }
-        // Google documents 3600 s; assume that when the field is missing.
-        let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(3600));
+        // Google documents 3600 s; assume that when the field is missing, and
+        // cap it so an absurd value cannot overflow the deadline.
+        let lifetime =
+            Duration::from_secs(parsed.expires_in.unwrap_or(3600).min(MAX_LIFETIME_SECS));
         tracing::debug!(
             lifetime_secs = lifetime.as_secs(),
             "FCM: fetched an access token"
