@@ -11,6 +11,7 @@ use crate::chat::ChatSettings;
 use crate::fittings::FittingSettings;
 use crate::jobs::JobSettings;
 use crate::media::S3Settings;
+use crate::notifications::push::FcmSettings;
 
 /// Every setting, as flags with an environment-variable twin.
 #[derive(Args, Clone, Debug)]
@@ -160,6 +161,19 @@ pub struct ConfigArgs {
     /// First wait before a failed job is retried; it doubles per attempt (at most an hour).
     #[arg(long, env = "ATELIER_JOBS_RETRY_SECS", default_value_t = 5)]
     pub jobs_retry_secs: u64,
+    /// Firebase service-account JSON key for push notifications; unset: push is off.
+    #[arg(long, env = "FCM_SERVICE_ACCOUNT_FILE")]
+    pub fcm_service_account_file: Option<PathBuf>,
+    /// OAuth2 token endpoint for FCM; unset: the key's `token_uri`.
+    #[arg(long, env = "FCM_TOKEN_URL")]
+    pub fcm_token_url: Option<String>,
+    /// FCM's API; tests point it at a loopback stand-in.
+    #[arg(
+        long,
+        env = "FCM_BASE_URL",
+        default_value = crate::notifications::push::DEFAULT_BASE_URL
+    )]
+    pub fcm_base_url: String,
     /// `text` or `json`.
     #[arg(long, env = "ATELIER_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -187,6 +201,7 @@ pub struct Settings {
     pub commissions: CommissionSettings,
     pub fittings: FittingSettings,
     pub jobs: JobSettings,
+    pub fcm: FcmSettings,
 }
 
 #[derive(Clone, Debug)]
@@ -361,6 +376,13 @@ impl ConfigArgs {
                     self.fitting_cancel_notice_hours * 3600,
                 ),
                 reminder_poll: Duration::from_secs(self.fitting_reminder_poll_secs.max(1)),
+            },
+            fcm: FcmSettings {
+                service_account_file: self
+                    .fcm_service_account_file
+                    .filter(|p| !p.as_os_str().is_empty()),
+                token_url: self.fcm_token_url.filter(|u| !u.trim().is_empty()),
+                base_url: self.fcm_base_url.trim_end_matches('/').to_string(),
             },
             auth: AuthSettings {
                 access_token_ttl: Duration::from_secs(self.access_token_ttl_secs),

@@ -179,6 +179,7 @@ pub fn test_settings(database_url: &str, data_dir: PathBuf, smtp_url: String) ->
             drain_limit: Duration::from_secs(5),
             ..Default::default()
         },
+        fcm: atelier::notifications::push::FcmSettings::default(),
         auth: AuthSettings {
             access_token_ttl: Duration::from_secs(900),
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
