@@ -1,1 +1,2 @@
 pub mod push;
+pub mod push_job;

@@ -37,6 +37,7 @@ mod payments;
 mod paystack_mock;
 mod portfolio;
 mod process;
+mod push_delivery;
 mod push_client;
 mod register;
 mod resilience;
