@@ -11,6 +11,7 @@ use crate::chat::ChatSettings;
 use crate::fittings::FittingSettings;
 use crate::jobs::JobSettings;
 use crate::media::S3Settings;
+use crate::notifications::digest::DigestSettings;
 use crate::notifications::push::FcmSettings;
 
 /// Every setting, as flags with an environment-variable twin.
@@ -174,6 +175,10 @@ pub struct ConfigArgs {
         default_value = crate::notifications::push::DEFAULT_BASE_URL
     )]
     pub fcm_base_url: String,
+    /// Minutes a user must have been away, with unread chat messages that old, before one
+    /// digest email sums them up (0 turns digests off).
+    #[arg(long, env = "ATELIER_CHAT_DIGEST_AFTER_MINUTES", default_value_t = 60)]
+    pub chat_digest_after_minutes: u64,
     /// `text` or `json`.
     #[arg(long, env = "ATELIER_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -202,6 +207,8 @@ pub struct Settings {
     pub fittings: FittingSettings,
     pub jobs: JobSettings,
     pub fcm: FcmSettings,
+    /// None: no chat digest emails.
+    pub digest: Option<DigestSettings>,
 }
 
 #[derive(Clone, Debug)]
@@ -359,6 +366,14 @@ impl ConfigArgs {
                 redis_url: self.redis_url.filter(|u| !u.trim().is_empty()),
                 ..ChatSettings::default()
             },
+            digest: (self.chat_digest_after_minutes > 0).then(|| {
+                let after =
+                    Duration::from_secs(self.chat_digest_after_minutes.min(7 * 24 * 60) * 60);
+                DigestSettings {
+                    after,
+                    every: (after / 12).clamp(Duration::from_secs(60), Duration::from_secs(600)),
+                }
+            }),
             jobs: JobSettings {
                 concurrency: self.jobs_concurrency.clamp(1, 1024),
                 poll_every: Duration::from_millis(self.jobs_poll_ms.clamp(10, 60_000)),

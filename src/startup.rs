@@ -112,9 +112,13 @@ impl Application {
             &secret,
         ));
         fittings.clone().spawn_reminders();
-        let fcm = crate::notifications::push::FcmClient::from_settings(&settings.fcm)?.map(Arc::new);
+        let fcm =
+            crate::notifications::push::FcmClient::from_settings(&settings.fcm)?.map(Arc::new);
         tracing::info!(push = fcm.is_some(), "push notifications (FCM)");
         crate::notifications::push_job::serve(&jobs, fcm);
+        if let Some(digest) = settings.digest.clone() {
+            crate::notifications::digest::schedule(&jobs, chat.clone(), outbox.clone(), digest);
+        }
         // Every handler is registered: this instance may start claiming.
         jobs.start();
         let state = AppState {

@@ -196,6 +196,11 @@ impl ChatService {
         Ok(chat)
     }
 
+    /// Of `users`, those with a chat socket open on any instance.
+    pub async fn online_among(&self, users: &[Uuid]) -> std::collections::HashSet<Uuid> {
+        self.fanout.online_among(users).await
+    }
+
     pub fn settings(&self) -> &ChatSettings {
         &self.settings
     }

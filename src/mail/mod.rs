@@ -3,8 +3,10 @@
 //! Every email goes through the job queue ([`EmailQueue`]), so one that
 //! could not be sent (SMTP down, the process stopped) is sent later.
 
+mod layout;
 mod queue;
 
+pub use layout::{Layout, escape};
 pub use queue::{EMAIL_JOB, EmailQueue, Outbox};
 
 use std::path::PathBuf;

@@ -1,2 +1,3 @@
+pub mod digest;
 pub mod push;
 pub mod push_job;

@@ -9,7 +9,9 @@ use atelier::notifications::push::FcmSettings;
 use atelier::notifications::push_job::push_job;
 use atelier::storage::entities::{job, notification, notification_device};
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -37,7 +39,9 @@ async fn pushing(backend: Backend) -> Pushing {
     let settings = fcm_settings(&fcm);
     let app = TestApp::spawn_with(backend, |s| s.fcm = settings).await;
     let user = app.verified_user("ada").await.id.parse().unwrap();
-    let db = atelier::storage::connect(&app.database.url, 4, Duration::from_secs(5)).await.unwrap();
+    let db = atelier::storage::connect(&app.database.url, 4, Duration::from_secs(5))
+        .await
+        .unwrap();
     Pushing { app, fcm, db, user }
 }
 
@@ -79,13 +83,22 @@ async fn device(db: &DatabaseConnection, user: Uuid, token: &str, platform: &str
 }
 
 async fn push_jobs(db: &DatabaseConnection) -> Vec<job::Model> {
-    job::Entity::find().filter(job::Column::Kind.eq("push.send")).all(db).await.unwrap()
+    job::Entity::find()
+        .filter(job::Column::Kind.eq("push.send"))
+        .all(db)
+        .await
+        .unwrap()
 }
 
 async fn wait_until_pushes_finish(db: &DatabaseConnection, count: usize) -> Vec<job::Model> {
     for _ in 0..400 {
         let jobs = push_jobs(db).await;
-        if jobs.iter().filter(|j| j.status == "done" || j.status == "dead").count() >= count {
+        if jobs
+            .iter()
+            .filter(|j| j.status == "done" || j.status == "dead")
+            .count()
+            >= count
+        {
             return jobs;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
