@@ -19,6 +19,7 @@ mod chat;
 mod fittings;
 mod hot;
 mod load;
+mod notify;
 mod outbox;
 mod prepare;
 mod scenarios;
@@ -109,6 +110,9 @@ enum BenchCommand {
     /// Fittings: the slot listing of a busy tailor's 14 days, and a booking storm.
     #[command(long_about = fittings::LONG_ABOUT)]
     Fittings(fittings::FittingsArgs),
+    /// Notifications: a burst enqueued at once, pushed through the job queue to an FCM stand-in.
+    #[command(long_about = notify::LONG_ABOUT)]
+    Notify(notify::NotifyArgs),
     /// The hot paths side by side: the HTTP stack's ceiling, users/me, users/detail, chat send.
     #[command(long_about = hot::LONG_ABOUT)]
     Hot(hot::HotArgs),
@@ -168,6 +172,7 @@ async fn main() -> ExitCode {
         BenchCommand::Tailors(args) => tailors::bench_tailors(args).await,
         BenchCommand::Hot(args) => hot::bench_hot(args).await,
         BenchCommand::Fittings(args) => fittings::bench_fittings(args).await,
+        BenchCommand::Notify(args) => notify::bench_notify(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

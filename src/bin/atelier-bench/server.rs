@@ -32,6 +32,10 @@ pub fn rss_mb_of(pid: u32) -> Result<f64> {
     Ok(kib / 1024.0)
 }
 
+/// Variables a bench adds to the environment of the server it starts
+/// (e.g. where the FCM stand-in listens).
+pub static EXTRA_ENV: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+
 pub struct Server {
     child: Child,
     pub data_dir: PathBuf,
@@ -71,6 +75,9 @@ impl Server {
             .stderr(Stdio::from(log));
         if let Some(url) = database_url {
             command.env("DATABASE_URL", url);
+        }
+        for (key, value) in EXTRA_ENV.get().into_iter().flatten() {
+            command.env(key, value);
         }
         let child = command
             .spawn()
