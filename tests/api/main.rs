@@ -35,6 +35,7 @@ mod payments;
 mod paystack_mock;
 mod portfolio;
 mod process;
+mod refunds;
 mod register;
 mod resilience;
 mod sessions;
