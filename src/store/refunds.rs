@@ -212,9 +212,12 @@ impl StoreService {
         if row.status != RefundStatus::Queued.as_str() {
             return Ok(Next::Done);
         }
-        // Checked before the due time: the claim moved that past its lease,
-        // but a job that finds the marker knows already that the run before
-        // it stopped mid-send.
+        // Not before its time, the marker included: a send claimed by an
+        // instance of the version before the queue (a rolling deploy) may
+        // still be under way until the claim's lease passes.
+        if row.next_attempt_at > Utc::now() {
+            return Ok(Next::At(row.next_attempt_at));
+        }
         if row.last_error.as_deref() == Some(IN_FLIGHT) {
             self.settle_refund(
                 &row,
@@ -227,9 +230,6 @@ impl StoreService {
             tracing::error!(refund = %row.id, reference = %row.reference,
                 "a refund send was interrupted; check Paystack before sending it again");
             return Ok(Next::Done);
-        }
-        if row.next_attempt_at > Utc::now() {
-            return Ok(Next::At(row.next_attempt_at));
         }
         if !self.claim_refund(&row).await? {
             // Changed since it was read (staff, or an older instance's

@@ -59,14 +59,14 @@ both_backends! {
         let paid = payment::Entity::find().filter(payment::Column::Reference.eq(reference.as_str()))
             .one(&db).await.unwrap().unwrap();
         // As a process that died after marking its send and before hearing
-        // back leaves it: its job runs again once its lease lapses.
+        // back leaves it, once the claim's lease has passed.
         let id = Uuid::now_v7();
         let now = Utc::now();
         refund::ActiveModel {
             id: Set(id), order_id: Set(Some(order_id.parse().unwrap())), commission_id: Set(None),
             payment_id: Set(paid.id), reference: Set(reference.clone()), amount_kobo: Set(paid.amount_kobo),
             currency: Set(paid.currency.clone()), status: Set("queued".into()), attempts: Set(1),
-            next_attempt_at: Set(now + chrono::Duration::seconds(120)), provider_id: Set(None),
+            next_attempt_at: Set(now - chrono::Duration::seconds(1)), provider_id: Set(None),
             last_error: Set(Some("in flight".into())), created_at: Set(now), updated_at: Set(now),
         }.insert(&db).await.unwrap();
         let job = atelier::jobs::NewJob::new("refund.send", &json!({"refund_id": id})).dedup_key(format!("refund:{id}"));
