@@ -49,7 +49,7 @@ pub struct JobPage {
 /// Background jobs by status, most recently changed first (staff). The dead
 /// ones are those that failed every attempt: read `last_error`, fix the
 /// cause, then retry them.
-#[utoipa::path(get, path = "/jobs/api/", tag = TAG, params(JobsQuery),
+#[utoipa::path(get, path = "/jobs/api", tag = TAG, params(JobsQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page", body = JobPage),

@@ -48,11 +48,16 @@ impl EmailQueue {
         email: &Email,
         dedup_key: Option<String>,
     ) -> Result<bool, StorageError> {
-        let mut job = NewJob::new(EMAIL_JOB, &self.seal(email)).max_attempts(MAX_ATTEMPTS);
+        let mut job = self.job(email);
         if let Some(key) = dedup_key {
             job = job.dedup_key(key);
         }
         enqueue(conn, job).await
+    }
+
+    /// The job that sends `email`, to enqueue with other options.
+    pub fn job(&self, email: &Email) -> NewJob {
+        NewJob::new(EMAIL_JOB, &self.seal(email)).max_attempts(MAX_ATTEMPTS)
     }
 
     fn seal(&self, email: &Email) -> Sealed {

@@ -23,6 +23,7 @@ mod fittings;
 mod fittings_concurrency;
 mod follows;
 mod housekeeping;
+mod jobs;
 mod login;
 mod measurements;
 mod media;

@@ -97,6 +97,8 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/commissions/api/{commission_id}/dispute", &["post"]),
     ("/commissions/api/disputes", &["get"]),
     ("/commissions/api/disputes/{dispute_id}/resolve", &["post"]),
+    ("/jobs/api", &["get"]),
+    ("/jobs/api/{job_id}/retry", &["post"]),
     ("/tailor/api/availability", &["get", "put"]),
     ("/tailor/api/{tailor_id}/slots", &["get"]),
     ("/tailor/api/book", &["post"]),

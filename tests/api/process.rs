@@ -260,3 +260,68 @@ fn start_up_errors_are_one_clear_line() {
     let err = failing_start(&[("ATELIER_REFRESH_TOKEN_TTL_SECS", "99999999999")]);
     assert!(err.contains("ATELIER_REFRESH_TOKEN_TTL_SECS"), "{err}");
 }
+
+/// A mail server that accepts connections and never says a word: a send
+/// to it hangs until the client gives up.
+async fn silent_smtp() -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    (port, task)
+}
+
+both_backends! {
+    async fn an_email_claimed_by_a_killed_process_is_sent_once_by_another(backend) {
+        use atelier::storage::entities::job;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+        let database = TestDatabase::create(backend).await;
+        let dir = database.data_dir();
+        let (silent, _hold) = silent_smtp().await;
+        let common = |smtp: String| vec![
+            ("DATABASE_URL", database.url.clone()),
+            ("SMTP_URL", smtp),
+            ("ATELIER_DATA_DIR", dir.display().to_string()),
+            ("ATELIER_SECRET_KEY", "a-shared-secret-key-for-both-processes-0123".to_string()),
+            ("ATELIER_JOBS_LEASE_SECS", "2".to_string()),
+            ("ATELIER_JOBS_POLL_MS", "100".to_string()),
+        ];
+        let mut first = Server::start(&dir, &common(format!("smtp://127.0.0.1:{silent}")));
+        first.wait_ready().await;
+        let registered = reqwest::Client::new()
+            .post(format!("{}/auth/api/register/", first.base))
+            .json(&json!({"email": "crash@example.com", "username": "crash", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(registered.status(), StatusCode::CREATED);
+        let db = atelier::storage::connect(&database.url, 2, Duration::from_secs(5)).await.unwrap();
+        let email_job = || job::Entity::find().filter(job::Column::Kind.eq("email.send")).one(&db);
+        // The first process has claimed it and hangs in the send.
+        for _ in 0..100 {
+            if email_job().await.unwrap().is_some_and(|j| j.status == "running") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(email_job().await.unwrap().unwrap().status, "running");
+        first.child.kill().unwrap();
+        first.child.wait().unwrap();
+
+        let smtp = SmtpSink::start().await;
+        let second = Server::start(&dir, &common(smtp.url()));
+        second.wait_ready().await;
+        let email = smtp.wait_for_nth("crash@example.com", 1).await;
+        assert_eq!(email.code().len(), 6);
+        // Give a duplicate every chance to show up.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(smtp.emails_to("crash@example.com").len(), 1, "sent once");
+        let row = email_job().await.unwrap().unwrap();
+        assert_eq!((row.status.as_str(), row.attempts), ("done", 2), "run again after the lease, once");
+    }
+}

@@ -50,7 +50,14 @@ impl SmtpSink {
     }
 
     pub async fn start_with_delay(delay: Duration) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind smtp");
+        Self::start_on(0, delay).await
+    }
+
+    /// On a chosen port: a server that was down comes back where it was.
+    pub async fn start_on(port: u16, delay: Duration) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind smtp");
         let sink = SmtpSink {
             port: listener.local_addr().unwrap().port(),
             delay,
