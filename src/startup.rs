@@ -63,7 +63,7 @@ impl Application {
         let mailer = Arc::new(mailer);
         let jobs = JobQueue::new(db.clone(), settings.jobs.clone());
         let emails = Arc::new(EmailQueue::new(&secret));
-        emails.serve(&jobs, mailer.clone());
+        emails.serve(&jobs, mailer);
         let outbox = Outbox::new(emails, jobs.clone());
         let auth = AuthService::new(db.clone(), settings.auth.clone(), &secret, outbox.clone());
         let longest_window = settings
@@ -80,8 +80,8 @@ impl Application {
             .map(|key| crate::store::Paystack::new(&payments.paystack_base_url, key));
         tracing::info!(paystack = paystack.is_some(), "payments");
         let store = Arc::new(StoreService::new(db.clone(), paystack, payments));
-        store.clone().spawn_expiry();
-        store.clone().spawn_refunds();
+        store.schedule_expiry(&jobs);
+        store.serve_refunds(&jobs);
         let chat =
             crate::chat::ChatService::new(db.clone(), settings.chat.clone(), auth.user_cache())
                 .await?;
@@ -101,17 +101,17 @@ impl Application {
             db.clone(),
             store.clone(),
             chat.clone(),
-            mailer.clone(),
+            outbox.clone(),
             settings.commissions.clone(),
         );
-        commissions.clone().spawn_due_work();
+        commissions.schedule_due_work(&jobs);
         let fittings = Arc::new(crate::fittings::FittingService::new(
             db.clone(),
             settings.fittings.clone(),
-            mailer,
+            outbox.clone(),
             &secret,
         ));
-        fittings.clone().spawn_reminders();
+        fittings.schedule_reminders(&jobs);
         let fcm =
             crate::notifications::push::FcmClient::from_settings(&settings.fcm)?.map(Arc::new);
         tracing::info!(push = fcm.is_some(), "push notifications (FCM)");

@@ -1,7 +1,9 @@
-//! Work no request does: reminding tailors of due dates (24, 12 and 6
-//! hours before, once each whatever the number of instances: each reminder
-//! is claimed by a conditional update before it is sent) and completing
-//! delivered commissions nobody disputed in time.
+//! Work no request does, as a scheduled job: reminding tailors of due
+//! dates (24, 12 and 6 hours before, once each whatever the number of
+//! instances: each reminder is claimed by a conditional update, and its
+//! email queued in the claim's transaction, so it is neither sent twice nor
+//! lost to a crash) and completing delivered commissions nobody disputed in
+//! time.
 
 use std::sync::Arc;
 
@@ -11,8 +13,11 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Tr
 
 use super::machine::{Action, Actor, Status};
 use super::{CommissionError, CommissionService, Event, moved, status_of, update_from};
+use crate::jobs::{JobFailure, JobQueue, Outcome};
 use crate::mail::Email;
 use crate::storage::entities::{commission, user};
+
+const DUE_WORK_JOB: &str = "commissions.due_work";
 
 /// Rows handled per look; the rest wait for the next.
 const BATCH: u64 = 100;
@@ -62,49 +67,55 @@ impl CommissionService {
             else {
                 continue;
             };
-            let (hours, column) = REMINDERS[index];
-            // This one and every earlier (longer) reminder still unsent.
-            let mut claim = commission::Entity::update_many()
-                .filter(commission::Column::Id.eq(row.id))
-                .filter(column.is_null());
-            for (_, other) in &REMINDERS[index..] {
-                claim = claim.col_expr(*other, Expr::col(*other).if_null(now));
+            if self.remind(&row, index).await? {
+                sent += 1;
             }
-            if claim.exec(&self.db).await?.rows_affected != 1 {
-                continue; // sent before, or by another instance
-            }
-            self.remind(&row, hours).await?;
-            sent += 1;
+        }
+        if sent > 0 {
+            self.outbox.wake();
         }
         Ok(sent)
     }
 
-    async fn remind(&self, row: &commission::Model, hours: i64) -> Result<(), CommissionError> {
-        let Some(tailor) = user::Entity::find_by_id(row.tailor_id)
-            .one(&self.db)
-            .await?
-        else {
-            return Ok(());
-        };
-        let due = row.due_at.map(|d| d.to_rfc3339()).unwrap_or_default();
-        let email = Email {
-            to: tailor.email.clone(),
-            subject: format!("Due in {hours} hours: {}", row.garment_type),
-            body: format!(
-                "Hello {},\n\nThe {} you are making (commission {}) is due at {due} UTC, \
-                 in about {hours} hours.\n\nAtelier",
-                tailor.username, row.garment_type, row.id
-            ),
-            html: None,
-        };
+    /// Claims the reminder (this one and every earlier, longer one still
+    /// unsent) and, in the same transaction, records it on the timeline and
+    /// queues its email. False when it was sent before, or by another run.
+    async fn remind(&self, row: &commission::Model, index: usize) -> Result<bool, CommissionError> {
+        let (hours, column) = REMINDERS[index];
+        let now = Utc::now();
+        let txn = self.db.begin().await?;
+        let mut claim = commission::Entity::update_many()
+            .filter(commission::Column::Id.eq(row.id))
+            .filter(column.is_null());
+        for (_, other) in &REMINDERS[index..] {
+            claim = claim.col_expr(*other, Expr::col(*other).if_null(now));
+        }
+        if claim.exec(&txn).await?.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
         let mut event = Event::new(row, Actor::System, None, "reminder");
         let note = format!("Due in {hours} hours.");
         event.note = &note;
-        event.record(&self.db).await?;
-        if let Err(err) = self.mailer.send(&email).await {
-            tracing::warn!(commission = %row.id, error = %err, "due-date reminder not sent");
+        event.record(&txn).await?;
+        // A deleted tailor's account is gone: the claim and the timeline
+        // line still stand, so no later run tries again.
+        if let Some(tailor) = user::Entity::find_by_id(row.tailor_id).one(&txn).await? {
+            let due = row.due_at.map(|d| d.to_rfc3339()).unwrap_or_default();
+            let email = Email {
+                to: tailor.email.clone(),
+                subject: format!("Due in {hours} hours: {}", row.garment_type),
+                body: format!(
+                    "Hello {},\n\nThe {} you are making (commission {}) is due at {due} UTC, \
+                     in about {hours} hours.\n\nAtelier",
+                    tailor.username, row.garment_type, row.id
+                ),
+                html: None,
+            };
+            self.outbox.enqueue(&txn, &email, None).await?;
         }
-        Ok(())
+        txn.commit().await?;
+        Ok(true)
     }
 
     /// Delivered commissions past the automatic-completion time complete.
@@ -143,16 +154,17 @@ impl CommissionService {
         Ok(completed)
     }
 
-    /// Runs `run_due_work` every `check_every` for as long as the server runs.
-    pub fn spawn_due_work(self: Arc<Self>) {
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(self.settings.check_every);
-            loop {
-                ticker.tick().await;
-                if let Err(err) = self.run_due_work().await {
-                    tracing::warn!(error = %err, "commission reminders or completions failed");
-                }
+    /// Runs `run_due_work` every `check_every`, once per period across all
+    /// instances.
+    pub fn schedule_due_work(self: &Arc<Self>, jobs: &JobQueue) {
+        let this = self.clone();
+        jobs.register(DUE_WORK_JOB, move |_job| {
+            let this = this.clone();
+            async move {
+                this.run_due_work().await.map_err(JobFailure::retry)?;
+                Ok(Outcome::Done)
             }
         });
+        jobs.every(DUE_WORK_JOB, self.settings.check_every);
     }
 }

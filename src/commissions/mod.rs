@@ -40,7 +40,7 @@ use uuid::Uuid;
 use self::machine::{Action, Actor, Status};
 use crate::chat::ChatService;
 use crate::config::CommissionSettings;
-use crate::mail::Mailer;
+use crate::mail::Outbox;
 use crate::storage::entities::{commission, commission_event, user};
 use crate::store::StoreService;
 
@@ -48,7 +48,7 @@ pub struct CommissionService {
     db: DatabaseConnection,
     store: Arc<StoreService>,
     chat: Arc<ChatService>,
-    mailer: Arc<Mailer>,
+    outbox: Outbox,
     settings: CommissionSettings,
 }
 
@@ -59,14 +59,14 @@ impl CommissionService {
         db: DatabaseConnection,
         store: Arc<StoreService>,
         chat: Arc<ChatService>,
-        mailer: Arc<Mailer>,
+        outbox: Outbox,
         settings: CommissionSettings,
     ) -> Arc<Self> {
         let service = Arc::new(Self {
             db,
             store: store.clone(),
             chat,
-            mailer,
+            outbox,
             settings,
         });
         store.register_payment_owner(

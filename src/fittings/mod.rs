@@ -33,12 +33,11 @@ pub use machine::{Action, Actor, MOVES, Status};
 pub use reminders::run_due_reminders;
 pub use slots::{SlotListing, SlotView, utc_text};
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
-use crate::mail::Mailer;
+use crate::mail::Outbox;
 use crate::storage::WriteGate;
 
 /// What the fittings area reads from the configuration.
@@ -62,7 +61,7 @@ impl Default for FittingSettings {
 pub struct FittingService {
     db: DatabaseConnection,
     settings: FittingSettings,
-    mailer: Arc<Mailer>,
+    outbox: Outbox,
     /// Derives each calendar feed's secret (see `calendar`).
     feed_key: Vec<u8>,
     /// On SQLite, bookings queue here rather than in SQLite's busy handler.
@@ -75,31 +74,17 @@ impl FittingService {
     pub fn new(
         db: DatabaseConnection,
         settings: FittingSettings,
-        mailer: Arc<Mailer>,
+        outbox: Outbox,
         secret_key: &str,
     ) -> Self {
         Self {
             write_gate: WriteGate::for_db(&db),
             db,
             settings,
-            mailer,
+            outbox,
             feed_key: calendar::feed_key(secret_key),
             calendars: Default::default(),
         }
-    }
-
-    /// Sends due reminders every `reminder_poll` for as long as the server runs.
-    pub fn spawn_reminders(self: Arc<Self>) {
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(self.settings.reminder_poll);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                if let Err(err) = run_due_reminders(&self.db, &self.mailer).await {
-                    tracing::warn!(error = %err, "sending fitting reminders failed");
-                }
-            }
-        });
     }
 }
 

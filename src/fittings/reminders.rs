@@ -1,17 +1,27 @@
 //! Reminder emails 24 hours and 1 hour before a confirmed fitting, to both
 //! parties. Each reminder is claimed by a conditional UPDATE of its column
-//! (`reminded_24h_at IS NULL`) before it is sent, so however many instances
-//! run the sender, one of them sends it, once. A send that fails after the
-//! claim is not retried: a missing reminder is better than a duplicate.
+//! (`reminded_24h_at IS NULL`) and its emails are queued in the claim's
+//! transaction, so however many instances look, one of them claims it, once,
+//! and a crash after the claim cannot lose the emails (the queue retries a
+//! failed send).
+
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
 
+use super::FittingService;
 use super::slots::local_text;
-use crate::mail::{Email, Mailer};
+use crate::jobs::{JobFailure, JobQueue, Outcome};
+use crate::mail::{Email, Outbox};
 use crate::storage::StorageError;
 use crate::storage::entities::{fitting_availability, fitting_booking, user};
+
+const REMINDER_JOB: &str = "fittings.reminders";
 
 /// Fittings handled per look and window.
 const BATCH: u64 = 100;
@@ -45,13 +55,13 @@ impl Reminder {
     }
 }
 
-/// Sends the reminders that are due now; returns how many fittings were
+/// Queues the reminders that are due now; returns how many fittings were
 /// reminded. The hour-before pass runs first and also settles the day-before
 /// reminder of a fitting booked less than an hour ahead, which then gets one
 /// email, not two.
 pub async fn run_due_reminders(
     db: &DatabaseConnection,
-    mailer: &Mailer,
+    outbox: &Outbox,
 ) -> Result<usize, StorageError> {
     let now = Utc::now();
     let mut sent = 0;
@@ -66,18 +76,43 @@ pub async fn run_due_reminders(
             .all(db)
             .await?;
         for booking in due {
-            if claim(db, &booking, reminder, now).await? {
-                send(db, mailer, &booking, reminder).await?;
+            let txn = db.begin().await?;
+            if claim(&txn, &booking, reminder, now).await? {
+                queue_emails(&txn, outbox, &booking, reminder).await?;
+                txn.commit().await?;
                 sent += 1;
+            } else {
+                txn.rollback().await?;
             }
         }
+    }
+    if sent > 0 {
+        outbox.wake();
     }
     Ok(sent)
 }
 
+impl FittingService {
+    /// Runs `run_due_reminders` every `reminder_poll`, once per period
+    /// across all instances.
+    pub fn schedule_reminders(self: &Arc<Self>, jobs: &JobQueue) {
+        let this = self.clone();
+        jobs.register(REMINDER_JOB, move |_job| {
+            let this = this.clone();
+            async move {
+                run_due_reminders(&this.db, &this.outbox)
+                    .await
+                    .map_err(JobFailure::retry)?;
+                Ok(Outcome::Done)
+            }
+        });
+        jobs.every(REMINDER_JOB, self.settings.reminder_poll);
+    }
+}
+
 /// Marks the reminder as sent if nobody has: true for the one caller that did.
 async fn claim(
-    db: &DatabaseConnection,
+    conn: &impl ConnectionTrait,
     booking: &fitting_booking::Model,
     reminder: Reminder,
     now: DateTime<Utc>,
@@ -95,19 +130,19 @@ async fn claim(
             Expr::col(fitting_booking::Column::Reminded24hAt).if_null(now),
         );
     }
-    Ok(update.exec(db).await?.rows_affected == 1)
+    Ok(update.exec(conn).await?.rows_affected == 1)
 }
 
-async fn send(
-    db: &DatabaseConnection,
-    mailer: &Mailer,
+async fn queue_emails(
+    conn: &impl ConnectionTrait,
+    outbox: &Outbox,
     booking: &fitting_booking::Model,
     reminder: Reminder,
 ) -> Result<(), StorageError> {
     let people = user::Entity::find()
         .filter(user::Column::Id.is_in([booking.tailor_id, booking.customer_id]))
         .filter(user::Column::DeletedAt.is_null())
-        .all(db)
+        .all(conn)
         .await?;
     let name_of = |id| {
         people
@@ -116,7 +151,7 @@ async fn send(
             .map_or("a deleted user".to_string(), |u| u.username.clone())
     };
     let zone = fitting_availability::Entity::find_by_id(booking.tailor_id)
-        .one(db)
+        .one(conn)
         .await?
         .and_then(|a| a.time_zone.parse().ok())
         .unwrap_or(chrono_tz::Africa::Lagos);
@@ -144,9 +179,7 @@ async fn send(
             ),
             html: None,
         };
-        if let Err(err) = mailer.send(&email).await {
-            tracing::warn!(booking = %booking.id, error = %err, "fitting reminder not sent");
-        }
+        outbox.enqueue(conn, &email, None).await?;
     }
     Ok(())
 }

@@ -22,7 +22,10 @@ use super::orders::{Status, record_event};
 use super::paystack::Transaction;
 use super::refunds::queue_refund;
 use super::{StoreError, StoreService};
+use crate::jobs::{JobFailure, JobQueue, Outcome};
 use crate::storage::entities::{order, payment, user};
+
+const EXPIRY_JOB: &str = "orders.expire_unpaid";
 
 /// The purpose of a checkout's payment (see `payment_owners` for others).
 pub(super) const ORDER_PURPOSE: &str = "order";
@@ -323,19 +326,22 @@ impl StoreService {
         Ok(cancelled)
     }
 
-    /// Runs `expire_unpaid` now and then for as long as the server runs.
-    pub fn spawn_expiry(self: std::sync::Arc<Self>) {
+    /// Runs `expire_unpaid` every half order lifetime (between 200 ms and a
+    /// minute), once per period across all instances. A sweep rather than a
+    /// job per payment: it also catches orders from before the queue, and
+    /// an order is at most half its lifetime late.
+    pub fn schedule_expiry(self: &std::sync::Arc<Self>, jobs: &JobQueue) {
         let every =
             (self.unpaid_ttl / 2).clamp(Duration::from_millis(200), Duration::from_secs(60));
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(every);
-            loop {
-                ticker.tick().await;
-                if let Err(err) = self.expire_unpaid().await {
-                    tracing::warn!(error = %err, "expiring unpaid orders failed");
-                }
+        let this = self.clone();
+        jobs.register(EXPIRY_JOB, move |_job| {
+            let this = this.clone();
+            async move {
+                this.expire_unpaid().await.map_err(JobFailure::retry)?;
+                Ok(Outcome::Done)
             }
         });
+        jobs.every(EXPIRY_JOB, every);
     }
 }
 

@@ -1,6 +1,7 @@
 //! Refunds: recorded in the same transaction as the cancellation that owes
-//! them (an outbox row), then sent to Paystack by a background task. A send
-//! whose outcome is unknown is never repeated: it waits for a person.
+//! them (an outbox row, with its `refund.send` job), then sent to Paystack
+//! by that job. A send whose outcome is unknown is never repeated: it waits
+//! for a person.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,14 +16,19 @@ use uuid::Uuid;
 
 use super::paystack::RefundFailure;
 use super::{StoreError, StoreService};
+use crate::jobs::{Job, JobFailure, JobQueue, JobResult, NewJob, Outcome, enqueue};
 use crate::storage::entities::{order, payment, refund};
 
-/// How often the sender looks for refunds that are due.
-const POLL_EVERY: Duration = Duration::from_secs(1);
-/// Refunds sent per look.
-const BATCH: u64 = 20;
+pub const REFUND_JOB: &str = "refund.send";
+/// Adopts queued refunds that have no job (see `adopt_orphans`).
+const ADOPT_JOB: &str = "refund.adopt";
+const ADOPT_EVERY: Duration = Duration::from_secs(600);
+/// Refunds adopted per run; the next run takes the rest.
+const ADOPT_BATCH: u64 = 500;
 /// A claimed refund is not picked up again for this long: longer than the
-/// provider client's timeout, so two instances never send the same one.
+/// provider client's timeout. The job's own lease already keeps two workers
+/// apart; this also keeps an instance of the version before the queue
+/// (during a rolling deploy) from sending it again.
 const LEASE: Duration = Duration::from_secs(120);
 /// After this many refused-for-now sends a refund is left for a person.
 const MAX_ATTEMPTS: i64 = 10;
@@ -115,8 +121,9 @@ async fn queue(
     owed: Owed,
 ) -> Result<(), StoreError> {
     let now = Utc::now();
+    let id = Uuid::now_v7();
     refund::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         order_id: Set(owed.order_id),
         commission_id: Set(owed.commission_id),
         payment_id: Set(payment.id),
@@ -133,47 +140,127 @@ async fn queue(
     }
     .insert(conn)
     .await?;
+    enqueue(conn, send_job(id)).await?;
     Ok(())
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SendRefund {
+    refund_id: Uuid,
+}
+
+fn send_job(refund_id: Uuid) -> NewJob {
+    NewJob::new(REFUND_JOB, &SendRefund { refund_id }).dedup_key(format!("refund:{refund_id}"))
+}
+
+/// What the job does after one look at its refund.
+enum Next {
+    /// Settled (or gone): nothing more to send.
+    Done,
+    /// Still queued: look again at this time.
+    At(DateTime<Utc>),
+}
+
 impl StoreService {
-    /// Sends the refunds that are due; returns how many the provider accepted.
-    pub async fn send_due_refunds(&self) -> Result<usize, StoreError> {
+    /// This instance sends refunds (one `refund.send` job per refund), and
+    /// adopts queued refunds that have none.
+    ///
+    /// Without Paystack nothing is registered: the jobs wait, unclaimed and
+    /// with no attempt spent, for an instance that has a key (or this one
+    /// after a restart with one), instead of each run failing or spinning.
+    pub fn serve_refunds(self: &Arc<Self>, jobs: &JobQueue) {
+        if self.paystack.is_none() {
+            return;
+        }
+        let this = self.clone();
+        jobs.register(REFUND_JOB, move |job| {
+            let this = this.clone();
+            async move { this.refund_job(job).await }
+        });
+        let this = self.clone();
+        jobs.register(ADOPT_JOB, move |_job| {
+            let this = this.clone();
+            async move {
+                this.adopt_orphans().await.map_err(JobFailure::retry)?;
+                Ok(Outcome::Done)
+            }
+        });
+        jobs.every(ADOPT_JOB, ADOPT_EVERY);
+    }
+
+    async fn refund_job(&self, job: Job) -> JobResult {
+        let input: SendRefund = job.input()?;
+        // The refund's own attempts and backoff are the truth: its retries
+        // come back as `Later`, which spends none of the job's attempts; the
+        // job's retries are for the database failing under it.
+        match self.send_refund(input.refund_id).await {
+            Ok(Next::Done) => Ok(Outcome::Done),
+            Ok(Next::At(at)) => Ok(Outcome::Later(at)),
+            Err(err) => Err(JobFailure::retry(err)),
+        }
+    }
+
+    /// One look at the refund: settles an interrupted send, or sends it if
+    /// it is due.
+    async fn send_refund(&self, id: Uuid) -> Result<Next, StoreError> {
         let Some(paystack) = self.paystack.as_ref() else {
-            return Ok(0);
+            return Ok(Next::At(after(ADOPT_EVERY)));
         };
-        let due = refund::Entity::find()
+        let Some(row) = refund::Entity::find_by_id(id).one(&self.db).await? else {
+            return Ok(Next::Done);
+        };
+        if row.status != RefundStatus::Queued.as_str() {
+            return Ok(Next::Done);
+        }
+        // Not before its time, the marker included: a send claimed by an
+        // instance of the version before the queue (a rolling deploy) may
+        // still be under way until the claim's lease passes.
+        if row.next_attempt_at > Utc::now() {
+            return Ok(Next::At(row.next_attempt_at));
+        }
+        if row.last_error.as_deref() == Some(IN_FLIGHT) {
+            self.settle_refund(
+                &row,
+                row.attempts,
+                RefundStatus::Unconfirmed,
+                None,
+                Some(IN_FLIGHT),
+            )
+            .await?;
+            tracing::error!(refund = %row.id, reference = %row.reference,
+                "a refund send was interrupted; check Paystack before sending it again");
+            return Ok(Next::Done);
+        }
+        if !self.claim_refund(&row).await? {
+            // Changed since it was read (staff, or an older instance's
+            // sender): look again at what it is now.
+            return Ok(Next::At(Utc::now()));
+        }
+        let outcome = paystack
+            .refund(&row.reference, row.amount_kobo, &row.currency)
+            .await;
+        self.record_refund_outcome(&row, outcome).await
+    }
+
+    /// Refunds queued by a version before the job queue, or by one still
+    /// running during a rolling deploy, get their job. A refund whose job
+    /// exists (whatever its state) keeps it: the dedup key refuses a second.
+    async fn adopt_orphans(&self) -> Result<(), StoreError> {
+        let queued: Vec<Uuid> = refund::Entity::find()
+            .select_only()
+            .column(refund::Column::Id)
             .filter(refund::Column::Status.eq(RefundStatus::Queued.as_str()))
-            .filter(refund::Column::NextAttemptAt.lte(Utc::now()))
             .order_by_asc(refund::Column::NextAttemptAt)
-            .limit(BATCH)
+            .limit(ADOPT_BATCH)
+            .into_tuple()
             .all(&self.db)
             .await?;
-        let mut accepted = 0;
-        for row in due {
-            if row.last_error.as_deref() == Some(IN_FLIGHT) {
-                self.settle_refund(
-                    &row,
-                    row.attempts,
-                    RefundStatus::Unconfirmed,
-                    None,
-                    Some(IN_FLIGHT),
-                )
-                .await?;
-                tracing::error!(refund = %row.id, reference = %row.reference,
-                    "a refund send was interrupted; check Paystack before sending it again");
-                continue;
+        for id in queued {
+            if enqueue(&self.db, send_job(id)).await? {
+                tracing::info!(refund = %id, "a queued refund had no job; it has one now");
             }
-            if !self.claim_refund(&row).await? {
-                continue; // another instance took it
-            }
-            let outcome = paystack
-                .refund(&row.reference, row.amount_kobo, &row.currency)
-                .await;
-            accepted += usize::from(outcome.is_ok());
-            self.record_refund_outcome(&row, outcome).await?;
         }
-        Ok(accepted)
+        Ok(())
     }
 
     /// Takes the refund for one send: counts the attempt, marks it in flight
@@ -192,7 +279,7 @@ impl StoreService {
         &self,
         row: &refund::Model,
         outcome: Result<super::paystack::RefundAccepted, RefundFailure>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Next, StoreError> {
         // The claim counted this attempt.
         let attempts = row.attempts + 1;
         match outcome {
@@ -200,29 +287,32 @@ impl StoreService {
                 tracing::info!(refund = %row.id, reference = %row.reference, amount = row.amount_kobo, "refund accepted by Paystack");
                 let provider_id = accepted.id.to_string();
                 self.settle_refund(row, attempts, RefundStatus::Sent, Some(provider_id), None)
-                    .await
+                    .await?;
+                Ok(Next::Done)
             }
             Err(RefundFailure::Retry(why)) if attempts < MAX_ATTEMPTS => {
                 tracing::warn!(refund = %row.id, attempts, error = %why, "refund not sent; will retry");
-                let wait = self.backoff(attempts);
+                let next = after(self.backoff(attempts));
                 update_if_unchanged(row, attempts)
                     .col_expr(refund::Column::LastError, Expr::value(why))
-                    .col_expr(refund::Column::NextAttemptAt, Expr::value(after(wait)))
+                    .col_expr(refund::Column::NextAttemptAt, Expr::value(next))
                     .exec(&self.db)
                     .await?;
-                Ok(())
+                Ok(Next::At(next))
             }
             Err(RefundFailure::Retry(why) | RefundFailure::Refused(why)) => {
                 tracing::error!(refund = %row.id, reference = %row.reference, attempts, error = %why,
                     "refund failed; a person must follow up");
                 self.settle_refund(row, attempts, RefundStatus::Failed, None, Some(&why))
-                    .await
+                    .await?;
+                Ok(Next::Done)
             }
             Err(RefundFailure::Unknown(why)) => {
                 tracing::error!(refund = %row.id, reference = %row.reference, error = %why,
                     "refund outcome unknown; check Paystack before sending it again");
                 self.settle_refund(row, attempts, RefundStatus::Unconfirmed, None, Some(&why))
-                    .await
+                    .await?;
+                Ok(Next::Done)
             }
         }
     }
@@ -258,21 +348,5 @@ impl StoreService {
         self.refund_retry_after
             .saturating_mul(1 << doublings)
             .min(MAX_BACKOFF)
-    }
-
-    /// Runs `send_due_refunds` every second for as long as the server runs.
-    pub fn spawn_refunds(self: Arc<Self>) {
-        if self.paystack.is_none() {
-            return;
-        }
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(POLL_EVERY);
-            loop {
-                ticker.tick().await;
-                if let Err(err) = self.send_due_refunds().await {
-                    tracing::warn!(error = %err, "sending refunds failed");
-                }
-            }
-        });
     }
 }

@@ -111,9 +111,13 @@ both_backends! {
         assert_eq!(book(&app, &bisi, &ade, &soon["start"]).await.0, StatusCode::CREATED);
         assert_eq!(book(&app, &bisi, &ade, &later["start"]).await.0, StatusCode::CREATED);
 
-        // The server's own loop and three more senders, as other instances.
-        let mailer = atelier::mail::Mailer::from_settings(Some(&app.smtp.url()), "Atelier <r@atelier.test>", app.database.data_dir()).unwrap();
+        // The server's scheduled job, a second instance's, and three more
+        // direct runs, all at once: one claim per reminder wins.
+        let (_second, _stop) = app.second_instance_with(|s| s.fittings.reminder_poll = Duration::from_millis(150)).await;
         let db = atelier::storage::connect(&app.database.url, 4, Duration::from_secs(2)).await.unwrap();
+        let emails = std::sync::Arc::new(atelier::mail::EmailQueue::new("test-secret-key-that-is-long-enough-0123456789"));
+        let jobs = atelier::jobs::JobQueue::new(db.clone(), Default::default());
+        let mailer = atelier::mail::Outbox::new(emails, jobs);
         let senders = futures_join_all((0..3).map(|_| atelier::fittings::run_due_reminders(&db, &mailer))).await;
         assert!(senders.iter().all(Result::is_ok));
         // Registration's code, then one reminder per fitting.
@@ -148,9 +152,12 @@ both_backends! {
         for slot in [&open[0], tomorrow] {
             assert_eq!(book(&app, &bisi, &ade, &slot["start"]).await.0, StatusCode::CREATED);
         }
-        let mailer = atelier::mail::Mailer::from_settings(None, "Atelier <r@atelier.test>", app.database.data_dir()).unwrap();
         let db = atelier::storage::connect(&app.database.url, 2, Duration::from_secs(2)).await.unwrap();
-        let service = atelier::fittings::FittingService::new(db, Default::default(), std::sync::Arc::new(mailer), "k");
+        let outbox = atelier::mail::Outbox::new(
+            std::sync::Arc::new(atelier::mail::EmailQueue::new("k")),
+            atelier::jobs::JobQueue::new(db.clone(), Default::default()),
+        );
+        let service = atelier::fittings::FittingService::new(db, Default::default(), outbox, "k");
         let tailor_id = ade.id.parse().unwrap();
         let fittings = service.todays_fittings(tailor_id, Utc::now()).await.unwrap();
         let local_today = Utc::now().with_timezone(&chrono_tz::Pacific::Kiritimati).date_naive().to_string();

@@ -40,6 +40,7 @@ mod portfolio;
 mod process;
 mod push_client;
 mod push_delivery;
+mod refunds;
 mod register;
 mod resilience;
 mod sessions;

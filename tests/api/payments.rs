@@ -23,7 +23,7 @@ pub(crate) async fn shop_with_paystack(
 }
 
 /// A tailor with one product (5 in stock) and a buyer with 2 in the cart.
-async fn buyer_with_cart(app: &TestApp) -> (TestUser, TestUser, Value) {
+pub(crate) async fn buyer_with_cart(app: &TestApp) -> (TestUser, TestUser, Value) {
     let tailor = app
         .verified_user_with("ade", json!({"role": "tailor"}))
         .await;
@@ -67,7 +67,7 @@ pub(crate) async fn webhook(app: &TestApp, body: &str, signature: &str) -> Statu
         .status()
 }
 
-async fn order(app: &TestApp, who: &TestUser, id: &str) -> Value {
+pub(crate) async fn order(app: &TestApp, who: &TestUser, id: &str) -> Value {
     body_of(
         app.get_as(&who.access, &format!("/shop/api/orders/{id}"))
             .await,
@@ -84,7 +84,7 @@ async fn stock(app: &TestApp, product: &Value) -> i64 {
 
 /// Checks out the buyer's cart with Paystack and pays it by webhook; the
 /// order id and the payment reference.
-async fn paid_order(app: &TestApp, buyer: &TestUser, key: &str) -> (String, String) {
+pub(crate) async fn paid_order(app: &TestApp, buyer: &TestUser, key: &str) -> (String, String) {
     let (status, placed) = pay_online(app, buyer, key).await;
     assert_eq!(status, StatusCode::CREATED, "{placed}");
     let reference = placed["payment"]["reference"].as_str().unwrap();
@@ -100,7 +100,7 @@ async fn paid_order(app: &TestApp, buyer: &TestUser, key: &str) -> (String, Stri
     )
 }
 
-async fn cancel(app: &TestApp, who: &TestUser, id: &str) -> Value {
+pub(crate) async fn cancel(app: &TestApp, who: &TestUser, id: &str) -> Value {
     let response = app
         .client
         .patch(app.url(&format!("/shop/api/orders/{id}/status/")))
@@ -115,7 +115,7 @@ async fn cancel(app: &TestApp, who: &TestUser, id: &str) -> Value {
 }
 
 /// Waits (up to 10 s) until the order's refund leaves `queued`; its status then.
-async fn refund_settles(app: &TestApp, who: &TestUser, id: &str) -> Value {
+pub(crate) async fn refund_settles(app: &TestApp, who: &TestUser, id: &str) -> Value {
     for _ in 0..100 {
         let status = order(app, who, id).await["payment"]["refund_status"].clone();
         if status != "queued" {
@@ -126,7 +126,7 @@ async fn refund_settles(app: &TestApp, who: &TestUser, id: &str) -> Value {
     panic!("the refund of {id} stayed queued");
 }
 
-async fn add_to_cart(app: &TestApp, buyer: &TestUser, product: &Value, quantity: i64) {
+pub(crate) async fn add_to_cart(app: &TestApp, buyer: &TestUser, product: &Value, quantity: i64) {
     let added = app
         .post_as(
             &buyer.access,

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// Money going back to a customer for one cancelled order, sent to the
-/// payment provider by a background task (an outbox row).
+/// payment provider by its `refund.send` job (an outbox row).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "refunds")]
 pub struct Model {
