@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod mail;
 pub mod media;
+pub mod notifications;
 pub mod openapi;
 pub mod startup;
 pub mod state;

@@ -112,6 +112,12 @@ impl Application {
             &secret,
         ));
         fittings.clone().spawn_reminders();
+        let notifications = crate::notifications::NotificationService::start(
+            db.clone(),
+            chat.clone(),
+            outbox.clone(),
+            jobs.clone(),
+        );
         // Every handler is registered: this instance may start claiming.
         jobs.start();
         let state = AppState {
@@ -129,6 +135,7 @@ impl Application {
                 auth.user_cache(),
             )),
             fittings,
+            notifications,
         };
         let router = router(state, &settings);
         let listener = TcpListener::bind(settings.listen)

@@ -6,7 +6,10 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 
 use super::slots::local_text;
 use crate::mail::{Email, Mailer};
@@ -95,7 +98,14 @@ async fn claim(
             Expr::col(fitting_booking::Column::Reminded24hAt).if_null(now),
         );
     }
-    Ok(update.exec(db).await?.rows_affected == 1)
+    // The claim and both parties' notifications commit together.
+    let txn = db.begin().await?;
+    let claimed = update.exec(&txn).await?.rows_affected == 1;
+    if claimed {
+        crate::notifications::events::fitting_reminder(&txn, booking, reminder.words()).await?;
+    }
+    txn.commit().await?;
+    Ok(claimed)
 }
 
 async fn send(

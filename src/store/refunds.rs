@@ -115,8 +115,9 @@ async fn queue(
     owed: Owed,
 ) -> Result<(), StoreError> {
     let now = Utc::now();
+    let refund_id = Uuid::now_v7();
     refund::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(refund_id),
         order_id: Set(owed.order_id),
         commission_id: Set(owed.commission_id),
         payment_id: Set(payment.id),
@@ -132,6 +133,17 @@ async fn queue(
         updated_at: Set(now),
     }
     .insert(conn)
+    .await?;
+    let about = (owed.order_id, owed.commission_id);
+    let (customer, amount) = (payment.customer_id, owed.amount_kobo);
+    crate::notifications::events::refund_queued(
+        conn,
+        refund_id,
+        customer,
+        about,
+        amount,
+        &payment.currency,
+    )
     .await?;
     Ok(())
 }
