@@ -123,11 +123,13 @@ impl NotificationService {
             .filter(notification_device::Column::UserId.eq(user))
             .order_by_desc(notification_device::Column::UpdatedAt)
             .order_by_desc(notification_device::Column::Id)
-            .offset(MAX_DEVICES)
             .into_tuple()
             .all(&txn)
             .await
             .map_err(StorageError::from)?;
+        // Skipped here, not by OFFSET: SQLite takes no OFFSET without a
+        // LIMIT, and a user has at most one more than the limit.
+        let stale: Vec<Uuid> = stale.into_iter().skip(MAX_DEVICES as usize).collect();
         if !stale.is_empty() {
             notification_device::Entity::delete_many()
                 .filter(notification_device::Column::Id.is_in(stale))
