@@ -1,5 +1,5 @@
 //! The `notification.deliver` job: live to the user's sockets on every
-//! instance, then a `push.send` job per device (held to the end of quiet
+//! instance (except chat messages), then a `push.send` job per device (held to the end of quiet
 //! hours unless urgent) and the email, as the user's preferences say.
 
 use std::sync::Weak;
@@ -100,6 +100,12 @@ impl NotificationService {
         txn.commit().await.map_err(retry)?;
         if queued {
             self.jobs.wake();
+        }
+        // A chat message's notification is for members who had no socket:
+        // when they connect, the socket brings the message itself (resume),
+        // so a live frame about it would only repeat it mid-replay.
+        if kind == Kind::ChatMessage {
+            return Ok(Outcome::Done);
         }
         let unread = unread_count(db, person.id).await.map_err(retry)?;
         let view = NotificationView::from(row);

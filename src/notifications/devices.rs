@@ -4,18 +4,19 @@
 //! previous account's owner.
 
 use chrono::Utc;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::preferences::DEFAULT_ZONE;
 use super::{NotificationError, NotificationService};
 use crate::storage::StorageError;
-use crate::storage::entities::notification_device;
+use crate::storage::entities::{notification_device, notification_setting};
 use crate::validation::FieldErrors;
 
 /// FCM tokens are 150-250 characters today; leave room for change.
@@ -77,6 +78,28 @@ fn check(token: Option<String>, platform: Option<String>) -> Result<(String, Str
     Ok((token.unwrap_or_default(), platform.unwrap_or_default()))
 }
 
+/// Takes the user's settings row (writing the defaults if there is none)
+/// for the rest of the transaction: two registrations of one user at once
+/// then cap the devices one after the other, never both under the limit.
+async fn lock_devices_of(txn: &DatabaseTransaction, user: Uuid) -> Result<(), StorageError> {
+    notification_setting::Entity::insert(notification_setting::ActiveModel {
+        user_id: Set(user),
+        time_zone: Set(DEFAULT_ZONE.name().into()),
+        quiet_start_minute: Set(None),
+        quiet_end_minute: Set(None),
+        digest_sent_at: Set(None),
+        updated_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(notification_setting::Column::UserId)
+            .update_column(notification_setting::Column::UserId)
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
 impl NotificationService {
     pub async fn register_device(
         &self,
@@ -85,42 +108,58 @@ impl NotificationService {
         platform: Option<String>,
     ) -> Result<Registered, NotificationError> {
         let (token, platform) = check(token, platform)?;
-        let now = Utc::now();
         let txn = self.db.begin().await.map_err(StorageError::from)?;
-        let before = notification_device::Entity::find()
+        lock_devices_of(&txn, user).await?;
+        // Read after the lock: registrations of one user then get times in
+        // the order they commit, which the cap below relies on.
+        let now = Utc::now();
+        // Writes first: on SQLite a transaction that read first cannot take
+        // the write lock while another writer holds it. A token already this
+        // user's is renewed; any other is written (or taken over) in one
+        // statement, whoever registered it before.
+        let renewed = notification_device::Entity::update_many()
+            .col_expr(
+                notification_device::Column::Platform,
+                Expr::value(platform.clone()),
+            )
+            .col_expr(notification_device::Column::UpdatedAt, Expr::value(now))
             .filter(notification_device::Column::Token.eq(&token))
-            .one(&txn)
+            .filter(notification_device::Column::UserId.eq(user))
+            .exec(&txn)
+            .await
+            .map_err(StorageError::from)?
+            .rows_affected
+            == 1;
+        if !renewed {
+            notification_device::Entity::insert(notification_device::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                user_id: Set(user),
+                token: Set(token.clone()),
+                platform: Set(platform),
+                created_at: Set(now),
+                updated_at: Set(now),
+            })
+            .on_conflict(
+                OnConflict::column(notification_device::Column::Token)
+                    .update_columns([
+                        notification_device::Column::UserId,
+                        notification_device::Column::Platform,
+                        notification_device::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
             .await
             .map_err(StorageError::from)?;
-        let created = before.as_ref().is_none_or(|d| d.user_id != user);
-        // One statement whoever registered the token before (this user, or
-        // another account on the same phone, or a racing request).
-        notification_device::Entity::insert(notification_device::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            user_id: Set(user),
-            token: Set(token.clone()),
-            platform: Set(platform),
-            created_at: Set(now),
-            updated_at: Set(now),
-        })
-        .on_conflict(
-            OnConflict::column(notification_device::Column::Token)
-                .update_columns([
-                    notification_device::Column::UserId,
-                    notification_device::Column::Platform,
-                    notification_device::Column::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await
-        .map_err(StorageError::from)?;
+        }
+        let created = !renewed;
         // Beyond the limit, the installs not seen for longest go (an app
         // re-registers its token at each start, which renews it).
         let stale: Vec<Uuid> = notification_device::Entity::find()
             .select_only()
             .column(notification_device::Column::Id)
             .filter(notification_device::Column::UserId.eq(user))
+            .filter(notification_device::Column::Token.ne(&token))
             .order_by_desc(notification_device::Column::UpdatedAt)
             .order_by_desc(notification_device::Column::Id)
             .into_tuple()
@@ -129,7 +168,7 @@ impl NotificationService {
             .map_err(StorageError::from)?;
         // Skipped here, not by OFFSET: SQLite takes no OFFSET without a
         // LIMIT, and a user has at most one more than the limit.
-        let stale: Vec<Uuid> = stale.into_iter().skip(MAX_DEVICES as usize).collect();
+        let stale: Vec<Uuid> = stale.into_iter().skip(MAX_DEVICES as usize - 1).collect();
         if !stale.is_empty() {
             notification_device::Entity::delete_many()
                 .filter(notification_device::Column::Id.is_in(stale))

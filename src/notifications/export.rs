@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{DeviceView, NotificationView, Preferences, preferences_of};
+use super::{DeviceView, Kind, NotificationView, Preferences, preferences_of};
 use crate::storage::StorageError;
 use crate::storage::entities::{notification, notification_device};
 
@@ -29,7 +29,14 @@ pub async fn export(
         .all(conn)
         .await?
         .into_iter()
-        .map(NotificationView::from)
+        .map(|mut row| {
+            // Another person's words (a chat message's text) are theirs, as
+            // in the export's messages: only the caller's own are given.
+            if row.kind == Kind::ChatMessage.as_str() {
+                row.body = String::new();
+            }
+            NotificationView::from(row)
+        })
         .collect();
     let devices = notification_device::Entity::find()
         .filter(notification_device::Column::UserId.eq(user))

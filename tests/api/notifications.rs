@@ -282,6 +282,24 @@ both_backends! {
         assert!(kept.contains(&"phone-20".to_string()));
     }
 
+    async fn concurrent_registrations_keep_one_owner_per_token_and_the_cap(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ada = app.verified_user("ada").await;
+        let eve = app.verified_user("eve").await;
+        let db = db(&app).await;
+        let shared = (0..12).map(|i| if i % 2 == 0 { &ada } else { &eve }).map(|who| register_device(&app, who, "shared-phone"));
+        let statuses: Vec<StatusCode> = futures_util::future::join_all(shared).await.into_iter().map(|(s, _)| s).collect();
+        assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::CREATED), "{statuses:?}");
+        let rows = notification_device::Entity::find().filter(notification_device::Column::Token.eq("shared-phone")).count(&db).await.unwrap();
+        assert_eq!(rows, 1);
+        let names: Vec<String> = (0..30).map(|n| format!("phone-{n}")).collect();
+        let many = names.iter().map(|token| register_device(&app, &ada, token));
+        let outcomes = futures_util::future::join_all(many).await;
+        assert!(outcomes.iter().all(|(s, _)| *s == StatusCode::CREATED), "{outcomes:?}");
+        let kept = notification_device::Entity::find().filter(notification_device::Column::UserId.eq(uuid(&ada))).count(&db).await.unwrap();
+        assert_eq!(kept, 20, "never more than the cap");
+    }
+
     async fn pushes_are_queued_per_device_and_held_until_quiet_hours_end(backend) {
         let app = TestApp::spawn(backend).await;
         let ada = app.verified_user("ada").await;

@@ -65,7 +65,7 @@ fn flag(raw: Option<&str>) -> Result<bool, FieldErrors> {
 ///
 /// Live: the chat WebSocket (`/ws/chat/`) receives
 /// `{"type":"notification.new","notification":{...},"unread_count":N}` for
-/// each new one, and `{"type":"notification.read",...}` when they are read
+/// each new one (not for chat messages: the socket brings those itself), and `{"type":"notification.read",...}` when they are read
 /// on another device.
 #[utoipa::path(get, path = "/notifications/api", tag = TAG, params(FeedQuery),
     security(("bearer" = [])),
