@@ -133,6 +133,17 @@ both_backends! {
         wait_for_email(&app, "ada@example.com", "Your commission is ready").await;
     }
 
+    async fn a_refund_tells_the_customer_once(backend) {
+        let (app, _paystack) = crate::commissions::atelier(backend).await;
+        let (customer, _tailor, id, _) = crate::commissions::paid_deposit(&app).await;
+        let (status, body) = crate::commissions::act(&app, &customer, &id, "cancel", json!({"reason": "Plans changed."})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let mine = feed_of(&app, &customer, 3).await;
+        let refund = one(&mine, "refund", None);
+        assert_eq!((refund["link"].clone(), refund["object_id"].clone()), (json!(format!("atelier://commissions/{id}")), json!(id)));
+        assert!(refund["body"].as_str().unwrap().contains("NGN 400.00"), "{refund}");
+    }
+
     async fn fittings_notify_requests_confirmations_and_reminders(backend) {
         let app = TestApp::spawn_with(backend, |s| s.fittings.reminder_poll = Duration::from_millis(200)).await;
         let ade = open_tailor(&app, "ade", nine_to_five("Africa/Lagos")).await;
