@@ -17,6 +17,7 @@ use crate::commissions::CommissionError;
 use crate::fittings::FittingError;
 use crate::jobs::JobsError;
 use crate::media::MediaError;
+use crate::notifications::NotificationError;
 use crate::storage::StorageError;
 use crate::store::StoreError;
 use crate::tailors::TailorError;
@@ -351,6 +352,16 @@ impl From<FittingError> for ApiError {
                 "This slot was just taken. Pick another one.",
             ),
             FittingError::Storage(e) => e.into(),
+        }
+    }
+}
+
+impl From<NotificationError> for ApiError {
+    fn from(err: NotificationError) -> Self {
+        match err {
+            NotificationError::Invalid(errors) => ApiError::Validation(errors),
+            NotificationError::NotFound => ApiError::not_found(),
+            NotificationError::Storage(e) => e.into(),
         }
     }
 }

@@ -119,6 +119,12 @@ impl Application {
         if let Some(digest) = settings.digest.clone() {
             crate::notifications::digest::schedule(&jobs, chat.clone(), outbox.clone(), digest);
         }
+        let notifications = crate::notifications::NotificationService::start(
+            db.clone(),
+            chat.clone(),
+            outbox.clone(),
+            jobs.clone(),
+        );
         // Every handler is registered: this instance may start claiming.
         jobs.start();
         let state = AppState {
@@ -136,6 +142,7 @@ impl Application {
                 auth.user_cache(),
             )),
             fittings,
+            notifications,
         };
         let router = router(state, &settings);
         let listener = TcpListener::bind(settings.listen)

@@ -10,6 +10,7 @@ use crate::fittings::FittingService;
 use crate::idempotency::IdempotencyStore;
 use crate::jobs::JobQueue;
 use crate::media::MediaService;
+use crate::notifications::NotificationService;
 use crate::store::StoreService;
 use crate::tailors::TailorService;
 
@@ -26,5 +27,6 @@ pub struct AppState {
     pub commissions: Arc<CommissionService>,
     pub fittings: Arc<FittingService>,
     pub jobs: Arc<JobQueue>,
+    pub notifications: Arc<NotificationService>,
     pub metrics: PrometheusHandle,
 }

@@ -224,7 +224,8 @@ async fn hide_products(txn: &DatabaseTransaction, tailor: Uuid) -> Result<(), St
 /// Cart, favourites (each product's count follows, for exactly the rows
 /// deleted), follows (likewise), last-seen time, pending emailed codes, and
 /// the tailor side's personal rows: body measurements with every version,
-/// a tailor's profile (contact, location) and portfolio.
+/// a tailor's profile (contact, location) and portfolio, notifications
+/// with the devices and preferences.
 async fn forget_personal_rows(
     txn: &DatabaseTransaction,
     account: &user::Model,
@@ -250,6 +251,7 @@ async fn forget_personal_rows(
     crate::tailors::end_all_follows(txn, account.id).await?;
     crate::tailors::forget_tailor_side(txn, account.id).await?;
     crate::fittings::forget_fittings_side(txn, account.id).await?;
+    crate::notifications::forget_user(txn, account.id).await?;
     chat_presence::Entity::delete_many()
         .filter(chat_presence::Column::UserId.eq(account.id))
         .exec(txn)

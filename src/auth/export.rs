@@ -68,6 +68,8 @@ pub struct DataExport {
     pub commissions: Vec<crate::commissions::CommissionView>,
     /// Availability, fittings booked or booked with the user, calendar feed.
     pub fittings: crate::fittings::export::FittingsExport,
+    /// The notification feed, devices and preferences.
+    pub notifications: crate::notifications::export::NotificationsExport,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -313,6 +315,7 @@ async fn collect(db: &impl ConnectionTrait, me: Uuid) -> Result<DataExport, Auth
         tailor_side: crate::tailors::export::export(db, me).await?,
         commissions: crate::commissions::export::export(db, me).await?,
         fittings: crate::fittings::export::export(db, me).await?,
+        notifications: crate::notifications::export::export(db, me).await?,
     })
 }
 

@@ -116,6 +116,7 @@ impl ChatService {
             Push::MessageNew { message: &view }.to_frame(),
             Some(Topic::message(conversation, view.seq, view.change_seq)),
         );
+        self.tell_away(me, &members, &view);
         metrics::counter!("chat_messages_total").increment(1);
         Ok((view, true))
     }

@@ -14,6 +14,7 @@ pub mod http;
 mod hub;
 mod limiter;
 mod messages;
+mod notices;
 mod presence;
 mod send_batch;
 mod sessions;
@@ -31,6 +32,7 @@ pub use broker::Fanout;
 pub use changes::Position;
 pub use hub::{Event, Hub, Registration, Topic};
 pub use messages::{HistoryQuery, SendInput};
+pub use notices::{AwayHook, AwayRecipients};
 pub use sessions::is_recheck;
 pub use tracker::SeqTracker;
 pub use views::{
@@ -161,6 +163,8 @@ pub struct ChatService {
     presence: PresenceState,
     settings: ChatSettings,
     shutdown: CancellationToken,
+    /// Told of messages whose recipients may be offline (notifications).
+    away_hook: std::sync::OnceLock<AwayHook>,
 }
 
 impl ChatService {
@@ -191,14 +195,10 @@ impl ChatService {
             presence: PresenceState::default(),
             settings,
             shutdown,
+            away_hook: std::sync::OnceLock::new(),
         });
         presence::keep_claims(&chat);
         Ok(chat)
-    }
-
-    /// Of `users`, those with a chat socket open on any instance.
-    pub async fn online_among(&self, users: &[Uuid]) -> std::collections::HashSet<Uuid> {
-        self.fanout.online_among(users).await
     }
 
     pub fn settings(&self) -> &ChatSettings {

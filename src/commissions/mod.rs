@@ -149,6 +149,7 @@ async fn moved(
 /// One line of the timeline.
 struct Event<'a> {
     commission: Uuid,
+    row: &'a commission::Model,
     actor_id: Option<Uuid>,
     actor: Actor,
     kind: &'a str,
@@ -161,9 +162,10 @@ struct Event<'a> {
 }
 
 impl<'a> Event<'a> {
-    fn new(row: &commission::Model, actor: Actor, by: Option<Uuid>, kind: &'a str) -> Self {
+    fn new(row: &'a commission::Model, actor: Actor, by: Option<Uuid>, kind: &'a str) -> Self {
         Event {
             commission: row.id,
+            row,
             actor_id: by,
             actor,
             kind,
@@ -187,8 +189,9 @@ impl<'a> Event<'a> {
     }
 
     async fn record(self, conn: &impl ConnectionTrait) -> Result<(), CommissionError> {
+        let id = Uuid::now_v7();
         commission_event::Entity::insert(commission_event::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(id),
             commission_id: Set(self.commission),
             actor_id: Set(self.actor_id),
             actor: Set(self.actor.as_str().into()),
@@ -202,6 +205,16 @@ impl<'a> Event<'a> {
             created_at: Set(Utc::now()),
         })
         .exec_without_returning(conn)
+        .await?;
+        // Its parties hear of it in the same transaction.
+        crate::notifications::events::commission_event(
+            conn,
+            self.row,
+            id,
+            self.kind,
+            self.stage,
+            self.amount_kobo,
+        )
         .await?;
         Ok(())
     }

@@ -474,6 +474,7 @@ impl FittingService {
         let inserted = fitting_booking::Entity::insert(booking)
             .exec_with_returning(txn)
             .await?;
+        crate::notifications::events::fitting_requested(txn, &inserted).await?;
         Ok(inserted)
     }
 }

@@ -130,7 +130,12 @@ async fn claim(
             Expr::col(fitting_booking::Column::Reminded24hAt).if_null(now),
         );
     }
-    Ok(update.exec(conn).await?.rows_affected == 1)
+    let claimed = update.exec(conn).await?.rows_affected == 1;
+    if claimed {
+        // Both parties' notifications commit with the claim and the emails.
+        crate::notifications::events::fitting_reminder(conn, booking, reminder.words()).await?;
+    }
+    Ok(claimed)
 }
 
 async fn queue_emails(

@@ -117,6 +117,9 @@ impl FittingService {
                     .filter(fitting_booking::Column::StartAt.eq(row.start_at))
                     .exec(&txn)
                     .await?;
+                if moved.rows_affected == 1 && to == Status::Confirmed {
+                    crate::notifications::events::fitting_confirmed(&txn, &row).await?;
+                }
                 Ok::<_, FittingError>(moved.rows_affected)
             }
             .await;

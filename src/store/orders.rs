@@ -467,6 +467,7 @@ pub(super) async fn record_event(
     }
     .insert(conn)
     .await?;
+    crate::notifications::events::order_status(conn, order_id, status.as_str(), actor).await?;
     Ok(())
 }
 

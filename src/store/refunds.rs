@@ -141,6 +141,17 @@ async fn queue(
     .insert(conn)
     .await?;
     enqueue(conn, send_job(id)).await?;
+    let about = (owed.order_id, owed.commission_id);
+    let (customer, amount) = (payment.customer_id, owed.amount_kobo);
+    crate::notifications::events::refund_queued(
+        conn,
+        id,
+        customer,
+        about,
+        amount,
+        &payment.currency,
+    )
+    .await?;
     Ok(())
 }
 

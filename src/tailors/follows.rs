@@ -74,6 +74,7 @@ impl TailorService {
         let changed = inserted == 1;
         if changed {
             move_followers_count(&txn, target.id, 1).await?;
+            crate::notifications::events::new_follower(&txn, me, target.id).await?;
         }
         txn.commit().await?;
         Ok((target, FollowOutcome::Following { changed }))

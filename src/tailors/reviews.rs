@@ -169,6 +169,10 @@ impl TailorService {
         let row = find_review(&txn, tailor_id, customer.id)
             .await?
             .ok_or(TailorError::NotFound)?;
+        if !existed {
+            crate::notifications::events::new_review(&txn, row.id, tailor_id, customer, row.rating)
+                .await?;
+        }
         txn.commit().await?;
         // The reviewer's rating, or the new cover image, shows at once here.
         self.directory_changed();

@@ -30,6 +30,8 @@ mod login;
 mod measurements;
 mod media;
 mod media_s3;
+mod notification_events;
+mod notifications;
 mod openapi;
 mod operations;
 mod orders;

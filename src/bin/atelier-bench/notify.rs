@@ -64,14 +64,21 @@ pub async fn bench_notify(args: NotifyArgs) -> Result<()> {
     let key_file = write_service_account(fcm)?;
     EXTRA_ENV
         .set(vec![
-            ("FCM_SERVICE_ACCOUNT_FILE".into(), key_file.display().to_string()),
+            (
+                "FCM_SERVICE_ACCOUNT_FILE".into(),
+                key_file.display().to_string(),
+            ),
             ("FCM_TOKEN_URL".into(), format!("http://{fcm}/token")),
             ("FCM_BASE_URL".into(), format!("http://{fcm}")),
         ])
         .map_err(|_| anyhow::anyhow!("the server's environment was set twice"))?;
-    with_target(16, &args.target, async |client: &Client, api: &Arc<Api>, outbox: &Path| {
-        run(client, api, outbox, &args, &received).await
-    })
+    with_target(
+        16,
+        &args.target,
+        async |client: &Client, api: &Arc<Api>, outbox: &Path| {
+            run(client, api, outbox, &args, &received).await
+        },
+    )
     .await
 }
 
@@ -113,7 +120,10 @@ async fn run(
     }
     txn.commit().await?;
     let committed = Instant::now();
-    eprintln!("{} notifications committed; waiting for the pushes", args.count);
+    eprintln!(
+        "{} notifications committed; waiting for the pushes",
+        args.count
+    );
 
     let deadline = committed + WAIT_LIMIT;
     loop {
@@ -122,13 +132,20 @@ async fn run(
             break;
         }
         if Instant::now() > deadline {
-            bail!("only {have} of {} pushes arrived within {WAIT_LIMIT:?}", args.count);
+            bail!(
+                "only {have} of {} pushes arrived within {WAIT_LIMIT:?}",
+                args.count
+            );
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Late duplicates would show up now.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    report(args.count, committed, &received.lock().expect("received lock"));
+    report(
+        args.count,
+        committed,
+        &received.lock().expect("received lock"),
+    );
     db.close().await?;
     Ok(())
 }
