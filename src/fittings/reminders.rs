@@ -17,7 +17,7 @@ use sea_orm::{
 use super::FittingService;
 use super::slots::local_text;
 use crate::jobs::{JobFailure, JobQueue, Outcome};
-use crate::mail::{Email, Outbox};
+use crate::mail::{Layout, Outbox};
 use crate::storage::StorageError;
 use crate::storage::entities::{fitting_availability, fitting_booking, user};
 
@@ -172,18 +172,23 @@ async fn queue_emails(
         } else {
             name_of(booking.tailor_id)
         };
-        let email = Email {
-            to: person.email.clone(),
-            subject: format!("Fitting reminder: {}", reminder.words()),
-            body: format!(
-                "Hello {},\n\nYour fitting with {other} ({place}) starts {}: {when} ({}).\n\nBooking {}.\n",
-                person.username,
+        let paragraphs = [
+            format!("Hello {},", person.username),
+            format!(
+                "Your fitting with {other} ({place}) starts {}: {when} ({}).",
                 reminder.words(),
-                zone.name(),
-                booking.id
+                zone.name()
             ),
-            html: None,
+            format!("Booking {}.", booking.id),
+        ];
+        let title = format!("Fitting reminder: {}", reminder.words());
+        let link = format!("atelier://fittings/{}", booking.id);
+        let page = Layout {
+            title: &title,
+            paragraphs: &paragraphs,
+            action: Some(("Open the booking", &link)),
         };
+        let email = page.email(&person.email, &title);
         outbox.enqueue(conn, &email, None).await?;
     }
     Ok(())

@@ -1,7 +1,8 @@
-//! The emails some notifications also send (plain text for now).
+//! The emails some notifications also send, as text and HTML in the one
+//! layout of Atelier's emails (`mail::Layout`).
 
 use super::Kind;
-use crate::mail::Email;
+use crate::mail::{Email, Layout};
 use crate::storage::entities::{notification, user};
 
 /// The email for `notification` to `user`, if its kind (and, for an order,
@@ -21,16 +22,18 @@ pub fn email_for(notification: &notification::Model, user: &user::Model) -> Opti
         Kind::PayoutSent => "Your payout is on its way",
         _ => return None,
     };
-    let body = format!(
-        "Hello {},\n\n{}\n\n{}\n\nOpen the Atelier app to see it: {}\n\nYou can turn these emails off in the app's notification settings.\n",
-        user.username, notification.title, notification.body, notification.link
-    );
-    Some(Email {
-        to: user.email.clone(),
-        subject: subject.into(),
-        body,
-        html: None,
-    })
+    let paragraphs = [
+        format!("Hello {},", user.username),
+        notification.title.clone(),
+        notification.body.clone(),
+        "You can turn these emails off in the app's notification settings.".to_string(),
+    ];
+    let page = Layout {
+        title: subject,
+        paragraphs: &paragraphs,
+        action: Some(("Open in the Atelier app", &notification.link)),
+    };
+    Some(page.email(&user.email, subject))
 }
 
 /// The status an order notification reports, read from its dedup key

@@ -224,3 +224,38 @@ both_backends! {
         assert!(p.fcm.token_requests() <= 2, "at most one token per instance");
     }
 }
+
+both_backends! {
+    async fn a_new_follower_reaches_the_tailors_phone_once_with_two_instances(backend) {
+        let fcm = FcmStandIn::start().await;
+        let settings = fcm_settings(&fcm);
+        let again = fcm_settings(&fcm);
+        let app = TestApp::spawn_with(backend, |s| s.fcm = settings).await;
+        let (_second, _stop) = app.second_instance_with(|s| s.fcm = again).await;
+        let tailor = app.verified_user_with("amaka", serde_json::json!({"role": "tailor"})).await;
+        let (status, body) = crate::notifications::register_device(&app, &tailor, "amaka-phone").await;
+        assert!(status.is_success(), "{status} {body}");
+        let mut fans = Vec::new();
+        for name in ["ada", "bola", "chidi"] {
+            fans.push(app.verified_user(name).await);
+        }
+        for fan in &fans {
+            let followed = app.post_as(&fan.access, "/auth/api/follow/", serde_json::json!({"user_id": tailor.id})).await;
+            assert!(followed.status().is_success(), "{}", followed.status());
+            // A second tap: still one follower, one notification.
+            app.post_as(&fan.access, "/auth/api/follow/", serde_json::json!({"user_id": tailor.id})).await;
+        }
+
+        let received = wait_received(&fcm, 3).await;
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert_eq!(fcm.received().len(), 3, "one push per new follower");
+        let message = &received[0]["message"];
+        assert_eq!(message["token"], "amaka-phone");
+        assert_eq!(message["data"]["kind"], "new_follower");
+        assert!(message["data"]["link"].as_str().unwrap().starts_with("atelier://tailors/"), "{message}");
+        let badges: Vec<i64> = fcm.received().iter()
+            .map(|m| m["message"]["android"]["notification"]["notification_count"].as_i64().unwrap())
+            .collect();
+        assert!(badges.iter().all(|b| (1..=3).contains(b)), "{badges:?}");
+    }
+}

@@ -20,6 +20,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, Transacti
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use atelier::notifications::{Kind, Link, NewNotification, notify};
 use atelier::storage::entities::{notification_device, user};
 
 use crate::api::Api;
@@ -232,9 +233,19 @@ fn write_service_account(fcm: SocketAddr) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// One notification, the way the server's events write them (placeholder
-/// until the notifications module lands).
+/// One notification, written the way the server's events write theirs
+/// (the row and its delivery job).
 async fn enqueue_one(txn: &sea_orm::DatabaseTransaction, user: Uuid, n: u32) -> Result<()> {
-    let _ = (txn, user, n);
-    bail!("notifications are not built yet")
+    let order = Uuid::now_v7();
+    let new = NewNotification::new(
+        user,
+        Kind::OrderStatus,
+        Link::Order(order),
+        format!("Order {n} shipped"),
+        "Your order is on its way.",
+        format!("bench:{order}"),
+    )
+    .about(order);
+    notify(txn, new).await?;
+    Ok(())
 }
