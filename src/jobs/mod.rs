@@ -34,8 +34,8 @@ use uuid::Uuid;
 pub use admin::{JobView, JobsError, purge_done};
 pub use schedule::Every;
 
-use crate::storage::StorageError;
 use crate::storage::entities::job;
+use crate::storage::{StorageError, WriteGate};
 
 /// A job's life: `queued` → `running` → `done`, back to `queued` for a
 /// retry, or `dead` when it failed for good.
@@ -248,12 +248,14 @@ pub struct JobQueue {
     /// jobs back.
     abandon: CancellationToken,
     running: TaskTracker,
+    /// On SQLite, the queue's own writes (claims, outcomes) wait in line
+    /// rather than in SQLite's busy handler.
+    writes: WriteGate,
 }
 
 impl JobQueue {
     pub fn new(db: DatabaseConnection, settings: JobSettings) -> Arc<Self> {
         Arc::new(Self {
-            db,
             settings,
             handlers: Default::default(),
             schedule: Default::default(),
@@ -261,11 +263,19 @@ impl JobQueue {
             stop: CancellationToken::new(),
             abandon: CancellationToken::new(),
             running: TaskTracker::new(),
+            writes: WriteGate::for_db(&db),
+            db,
         })
     }
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// The queue's line for writes on SQLite: handlers whose writes are
+    /// frequent (e.g. delivery) take it too.
+    pub fn write_gate(&self) -> &WriteGate {
+        &self.writes
     }
 
     pub fn settings(&self) -> &JobSettings {

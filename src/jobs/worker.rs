@@ -29,38 +29,36 @@ impl JobQueue {
     }
 
     async fn work(self: Arc<Self>) {
-        let slots = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let concurrency = self.settings.concurrency.max(1);
+        let slots = Arc::new(Semaphore::new(concurrency));
         loop {
             if self.stop.is_cancelled() {
                 return;
             }
-            // Wait for a free slot before claiming: a claimed job starts now.
-            let first = tokio::select! {
-                permit = slots.clone().acquire_owned() => permit.expect("semaphore stays open"),
-                () = self.stop.cancelled() => return,
-            };
-            let free = slots.available_permits() + 1;
-            let claimed = match self.claim(free).await {
+            // Claims a full batch even while runs are busy: the jobs wait for
+            // a slot here (at most one run's time, well inside their lease)
+            // and the queue pays one claim per batch rather than one per job.
+            let claimed = match self.claim(concurrency).await {
                 Ok(claimed) => claimed,
                 Err(err) => {
                     tracing::warn!(error = %err, "claiming jobs failed");
                     Vec::new()
                 }
             };
-            let idle = claimed.len() < free;
-            let mut first = Some(first);
+            let idle = claimed.len() < concurrency;
             for row in claimed {
-                let permit = match first.take() {
-                    Some(permit) => permit,
-                    None => slots
-                        .clone()
-                        .acquire_owned()
-                        .await
-                        .expect("semaphore stays open"),
+                let permit = tokio::select! {
+                    permit = slots.clone().acquire_owned() => permit.expect("semaphore stays open"),
+                    // Not started: handed back for another worker at once.
+                    () = self.stop.cancelled() => {
+                        if let Some(token) = row.claimed_by {
+                            self.release(&row, token).await;
+                        }
+                        continue;
+                    }
                 };
                 self.running.spawn(self.clone().run(row, permit));
             }
-            drop(first);
             if idle {
                 tokio::select! {
                     () = self.wake.notified() => {}
@@ -71,35 +69,49 @@ impl JobQueue {
         }
     }
 
-    /// Claims up to `limit` due jobs of the kinds this instance runs.
+    /// Claims up to `limit` due jobs of the kinds this instance runs: those
+    /// whose worker's lease lapsed first, then queued ones in the order they
+    /// fell due.
     pub(super) async fn claim(&self, limit: usize) -> Result<Vec<job::Model>, StorageError> {
         let kinds = self.kinds();
         if kinds.is_empty() {
             return Ok(Vec::new());
         }
         let now = Utc::now();
-        let due = Condition::any()
-            .add(
-                Condition::all()
-                    .add(job::Column::Status.eq(JobStatus::Queued.as_str()))
-                    .add(job::Column::RunAt.lte(now)),
-            )
-            .add(
-                Condition::all()
-                    .add(job::Column::Status.eq(JobStatus::Running.as_str()))
-                    .add(job::Column::LeaseUntil.lt(now)),
-            );
+        // Two conditions, each one range of its index: an OR of the two
+        // would have SQLite read the whole table on every claim.
+        let lapsed = Condition::all()
+            .add(job::Column::Status.eq(JobStatus::Running.as_str()))
+            .add(job::Column::LeaseUntil.lt(now));
+        let mut claimed = self.claim_where(lapsed, &kinds, limit).await?;
+        if claimed.len() < limit {
+            let due = Condition::all()
+                .add(job::Column::Status.eq(JobStatus::Queued.as_str()))
+                .add(job::Column::RunAt.lte(now));
+            claimed.extend(self.claim_where(due, &kinds, limit - claimed.len()).await?);
+        }
+        Ok(claimed)
+    }
+
+    async fn claim_where(
+        &self,
+        due: Condition,
+        kinds: &[String],
+        limit: usize,
+    ) -> Result<Vec<job::Model>, StorageError> {
+        let now = Utc::now();
         let candidates = Query::select()
             .column(job::Column::Id)
             .from(job::Entity)
             .cond_where(due.clone())
-            .and_where(job::Column::Kind.is_in(kinds.clone()))
+            .and_where(job::Column::Kind.is_in(kinds.to_vec()))
             .order_by(job::Column::RunAt, sea_orm::Order::Asc)
             .limit(limit as u64)
             .to_owned();
         // The condition is repeated outside the subquery: on PostgreSQL two
         // instances may pick the same ids, and the update re-checks each row
         // after taking its lock, so only one of them gets it.
+        let _turn = self.writes.enter().await;
         let claimed = job::Entity::update_many()
             .col_expr(
                 job::Column::Status,
@@ -240,6 +252,7 @@ impl JobQueue {
                     .col_expr(job::Column::LastError, Expr::value(reason))
             }
         };
+        let _turn = self.writes.enter().await;
         match update.exec(&self.db).await {
             Ok(done) if done.rows_affected == 0 => {
                 tracing::warn!(job = %row.id, "a job's lease lapsed while it ran; its outcome was dropped")
@@ -253,6 +266,7 @@ impl JobQueue {
 
     /// Hands an unfinished job back: another worker may start it at once.
     async fn release(&self, row: &job::Model, token: Uuid) {
+        let _turn = self.writes.enter().await;
         let released = claimed_update(row, token)
             .col_expr(job::Column::Status, Expr::value(JobStatus::Queued.as_str()))
             .col_expr(job::Column::ClaimedBy, Expr::value(Option::<Uuid>::None))

@@ -50,29 +50,38 @@ impl NotificationService {
         let kind = Kind::parse(&row.kind)
             .ok_or_else(|| JobFailure::Fatal(format!("unknown kind {}", row.kind)))?;
         let choice = choice_of(db, person.id, kind).await.map_err(retry)?;
-        // Pushes and the email first, in one transaction, each once per
+        // Everything is read before the transaction, which then only
+        // writes: on SQLite a transaction that reads and then writes fails
+        // with SQLITE_BUSY when another writer committed in between, where
+        // one that starts by writing waits its turn.
+        let devices = if choice.push {
+            notification_device::Entity::find()
+                .filter(notification_device::Column::UserId.eq(person.id))
+                .all(db)
+                .await
+                .map_err(retry)?
+        } else {
+            Vec::new()
+        };
+        let hold = if devices.is_empty() {
+            None
+        } else {
+            let setting = setting_of(db, person.id).await.map_err(retry)?;
+            hold_until(Utc::now(), setting, kind)
+        };
+        let email = choice.email.then(|| email_for(&row, &person)).flatten();
+        // Pushes and the email in one transaction, each once per
         // notification (dedup keys): a retry after a failure here repeats
         // nothing, and the live frame below goes out once they are queued.
+        let turn = self.jobs.write_gate().enter().await;
         let txn = db.begin().await.map_err(retry)?;
         let mut queued = false;
-        if choice.push {
-            let devices = notification_device::Entity::find()
-                .filter(notification_device::Column::UserId.eq(person.id))
-                .all(&txn)
-                .await
-                .map_err(retry)?;
-            if !devices.is_empty() {
-                let setting = setting_of(&txn, person.id).await.map_err(retry)?;
-                let at = hold_until(Utc::now(), setting, kind).unwrap_or_else(Utc::now);
-                for device in devices {
-                    let job = push_job(row.id, device.id).run_at(at);
-                    queued |= enqueue(&txn, job).await.map_err(retry)?;
-                }
-            }
+        let at = hold.unwrap_or_else(Utc::now);
+        for device in devices {
+            let job = push_job(row.id, device.id).run_at(at);
+            queued |= enqueue(&txn, job).await.map_err(retry)?;
         }
-        if choice.email
-            && let Some(email) = email_for(&row, &person)
-        {
+        if let Some(email) = email {
             let key = Some(format!("email:{}", row.id));
             queued |= self
                 .outbox
@@ -81,6 +90,7 @@ impl NotificationService {
                 .map_err(retry)?;
         }
         txn.commit().await.map_err(retry)?;
+        drop(turn);
         if queued {
             self.jobs.wake();
         }

@@ -191,7 +191,7 @@ fn report(count: u32, committed: Instant, received: &Received) {
 async fn start_standin(received: Shared) -> Result<SocketAddr> {
     let app = axum::Router::new()
         .route("/token", post(token))
-        .route("/v1/projects/{send}", post(send))
+        .route("/v1/projects/{project}/{method}", post(send))
         .with_state(received);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
