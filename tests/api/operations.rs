@@ -79,8 +79,6 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/tailor/api/detail/{id}", &["get"]),
     ("/tailor/api/{tailor_id}/verify", &["post"]),
     ("/tailor/api/list", &["get"]),
-    ("/jobs/api/", &["get"]),
-    ("/jobs/api/{job_id}/retry", &["post"]),
     ("/notifications/api", &["get"]),
     ("/notifications/api/read", &["post"]),
     ("/notifications/api/devices", &["post"]),
