@@ -6,17 +6,17 @@
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::preferences::DEFAULT_ZONE;
+use super::preferences::lock_settings;
 use super::{NotificationError, NotificationService};
 use crate::storage::StorageError;
-use crate::storage::entities::{notification_device, notification_setting};
+use crate::storage::entities::notification_device;
 use crate::validation::FieldErrors;
 
 /// FCM tokens are 150-250 characters today; leave room for change.
@@ -78,28 +78,6 @@ fn check(token: Option<String>, platform: Option<String>) -> Result<(String, Str
     Ok((token.unwrap_or_default(), platform.unwrap_or_default()))
 }
 
-/// Takes the user's settings row (writing the defaults if there is none)
-/// for the rest of the transaction: two registrations of one user at once
-/// then cap the devices one after the other, never both under the limit.
-async fn lock_devices_of(txn: &DatabaseTransaction, user: Uuid) -> Result<(), StorageError> {
-    notification_setting::Entity::insert(notification_setting::ActiveModel {
-        user_id: Set(user),
-        time_zone: Set(DEFAULT_ZONE.name().into()),
-        quiet_start_minute: Set(None),
-        quiet_end_minute: Set(None),
-        digest_sent_at: Set(None),
-        updated_at: Set(Utc::now()),
-    })
-    .on_conflict(
-        OnConflict::column(notification_setting::Column::UserId)
-            .update_column(notification_setting::Column::UserId)
-            .to_owned(),
-    )
-    .exec_without_returning(txn)
-    .await?;
-    Ok(())
-}
-
 impl NotificationService {
     pub async fn register_device(
         &self,
@@ -109,7 +87,9 @@ impl NotificationService {
     ) -> Result<Registered, NotificationError> {
         let (token, platform) = check(token, platform)?;
         let txn = self.db.begin().await.map_err(StorageError::from)?;
-        lock_devices_of(&txn, user).await?;
+        // Two registrations of one user at once then cap the devices one
+        // after the other, never both under the limit.
+        lock_settings(&txn, user).await?;
         // Read after the lock: registrations of one user then get times in
         // the order they commit, which the cap below relies on.
         let now = Utc::now();

@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::sea_query::{Alias, Expr, JoinType, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Expr, JoinType, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -31,7 +31,6 @@ use crate::storage::entities::{
 pub const DIGEST_JOB: &str = "chat.digest";
 /// Conversations looked at per run; the rest wait for the next.
 const BATCH: u64 = 500;
-const DEFAULT_TIME_ZONE: &str = "Africa/Lagos";
 
 #[derive(Clone, Debug)]
 pub struct DigestSettings {
@@ -207,21 +206,7 @@ async fn digest_one(
     };
     let txn = db.begin().await?;
     let now = Utc::now();
-    notification_setting::Entity::insert(notification_setting::ActiveModel {
-        user_id: Set(user_id),
-        time_zone: Set(DEFAULT_TIME_ZONE.into()),
-        quiet_start_minute: Set(None),
-        quiet_end_minute: Set(None),
-        digest_sent_at: Set(None),
-        updated_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::column(notification_setting::Column::UserId)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(&txn)
-    .await?;
+    super::preferences::lock_settings(&txn, user_id).await?;
     let claimed = notification_setting::Entity::update_many()
         .col_expr(notification_setting::Column::DigestSentAt, Expr::value(now))
         .filter(notification_setting::Column::UserId.eq(user_id))

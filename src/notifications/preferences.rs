@@ -317,6 +317,31 @@ impl NotificationService {
     }
 }
 
+/// Takes the user's settings row for the rest of the transaction, writing
+/// the defaults first if there is none: whoever changes something that
+/// depends on it (the device cap, the digest's claim) goes one at a time.
+pub(super) async fn lock_settings(
+    conn: &impl ConnectionTrait,
+    user: Uuid,
+) -> Result<(), StorageError> {
+    notification_setting::Entity::insert(notification_setting::ActiveModel {
+        user_id: Set(user),
+        time_zone: Set(DEFAULT_ZONE.name().into()),
+        quiet_start_minute: Set(None),
+        quiet_end_minute: Set(None),
+        digest_sent_at: Set(None),
+        updated_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(notification_setting::Column::UserId)
+            .update_column(notification_setting::Column::UserId)
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

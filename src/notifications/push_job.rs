@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -74,12 +74,9 @@ async fn send(db: &DatabaseConnection, fcm: &FcmClient, job: Job) -> JobResult {
     if device.user_id != sent.user_id || sent.read_at.is_some() {
         return Ok(Outcome::Done);
     }
-    let badge = notification::Entity::find()
-        .filter(notification::Column::UserId.eq(sent.user_id))
-        .filter(notification::Column::ReadAt.is_null())
-        .count(db)
+    let badge = super::unread_count(db, sent.user_id)
         .await
-        .map_err(storage)?;
+        .map_err(JobFailure::retry)?;
     let message = PushMessage {
         token: device.token.clone(),
         platform: Platform::parse(&device.platform).unwrap_or(Platform::Android),
