@@ -10,8 +10,10 @@ use std::time::Instant;
 
 use chrono::Utc;
 use futures_util::FutureExt;
-use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, UpdateMany};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, UpdateMany,
+};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -100,17 +102,27 @@ impl JobQueue {
         limit: usize,
     ) -> Result<Vec<job::Model>, StorageError> {
         let now = Utc::now();
-        let candidates = Query::select()
+        // Two statements rather than `UPDATE ... WHERE id IN (SELECT ...)`:
+        // with the statistics of a table that was empty a moment ago,
+        // PostgreSQL ran that form as a loop over every due row, re-running
+        // the subquery for each (a burst of N jobs cost N² row visits). A
+        // list of ids leaves it nothing to choose but the primary key.
+        let candidates: Vec<Uuid> = job::Entity::find()
+            .select_only()
             .column(job::Column::Id)
-            .from(job::Entity)
-            .cond_where(due.clone())
-            .and_where(job::Column::Kind.is_in(kinds.to_vec()))
-            .order_by(job::Column::RunAt, sea_orm::Order::Asc)
+            .filter(due.clone())
+            .filter(job::Column::Kind.is_in(kinds.to_vec()))
+            .order_by_asc(job::Column::RunAt)
             .limit(limit as u64)
-            .to_owned();
-        // The condition is repeated outside the subquery: on PostgreSQL two
-        // instances may pick the same ids, and the update re-checks each row
-        // after taking its lock, so only one of them gets it.
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The condition is repeated: on PostgreSQL two instances may pick
+        // the same ids, and the update re-checks each row after taking its
+        // lock, so only one of them gets it.
         let _turn = self.writes.enter().await;
         let claimed = job::Entity::update_many()
             .col_expr(
@@ -127,7 +139,7 @@ impl JobQueue {
                 Expr::col(job::Column::Attempts).add(1),
             )
             .col_expr(job::Column::UpdatedAt, Expr::value(now))
-            .filter(job::Column::Id.in_subquery(candidates))
+            .filter(job::Column::Id.is_in(candidates))
             .filter(due)
             .exec_with_returning(&self.db)
             .await?;
