@@ -38,6 +38,7 @@ mod orders;
 mod password;
 mod payments;
 mod paystack_mock;
+mod payout_accounts;
 mod portfolio;
 mod process;
 mod push_client;
