@@ -396,7 +396,9 @@ impl ConfigArgs {
                 ..CommissionSettings::default()
             },
             payout_accounts: PayoutAccountSettings {
-                cooldown: Duration::from_secs(self.payout_account_cooldown_hours.min(24 * 365) * 3600),
+                cooldown: Duration::from_secs(
+                    self.payout_account_cooldown_hours.min(24 * 365) * 3600,
+                ),
             },
             fittings: FittingSettings {
                 customer_cancel_notice: Duration::from_secs(

@@ -81,7 +81,9 @@ impl Application {
         tracing::info!(paystack = paystack.is_some(), "payments");
         let payout_accounts = Arc::new(crate::wallet::payout_accounts::PayoutAccountService::new(
             db.clone(),
-            paystack.clone().map(crate::wallet::transfers::Transfers::new),
+            paystack
+                .clone()
+                .map(crate::wallet::transfers::Transfers::new),
             auth.clone(),
             outbox.clone(),
             settings.payout_accounts.clone(),

@@ -132,7 +132,7 @@ impl AuthService {
             ),
             CodePurpose::ChangePayoutAccount => (
                 "Your Atelier code to change your payout account",
-                "code to change the bank account your earnings are paid to",
+                "code to change your payout account",
                 "If you did not ask for this, someone who knows your password is trying to redirect your payouts: change your password now. Nothing changes without this code.",
             ),
         };

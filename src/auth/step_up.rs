@@ -85,9 +85,12 @@ impl AuthService {
         code: Option<&str>,
         change: SensitiveChange,
     ) -> Result<ConfirmationCode, AuthError> {
-        let code = code.map(str::trim).filter(|c| !c.is_empty()).ok_or_else(|| {
-            AuthError::Invalid(FieldErrors::single("code", "This field is required."))
-        })?;
+        let code = code
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| {
+                AuthError::Invalid(FieldErrors::single("code", "This field is required."))
+            })?;
         let matched = self
             .match_code(change.purpose(), &user.id.to_string(), code)
             .await?;

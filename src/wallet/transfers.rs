@@ -46,7 +46,13 @@ impl ProviderFailure {
     /// A refusal because the thing asked about does not exist (verify of an
     /// unknown reference, resolve of an unknown account).
     pub fn is_not_found(&self) -> bool {
-        matches!(self, ProviderFailure::Refused { status: 404 | 422, .. })
+        matches!(
+            self,
+            ProviderFailure::Refused {
+                status: 404 | 422,
+                ..
+            }
+        )
     }
 }
 
@@ -373,7 +379,10 @@ mod tests {
             outcome(200, r#"{"status":false,"message":"?"}"#),
             Err(ProviderFailure::Unknown(_))
         ));
-        assert!(matches!(outcome(200, "{"), Err(ProviderFailure::Unknown(_))));
+        assert!(matches!(
+            outcome(200, "{"),
+            Err(ProviderFailure::Unknown(_))
+        ));
     }
 
     #[test]

@@ -15,8 +15,8 @@ use sea_orm::EntityTrait;
 use crate::both_backends;
 use crate::concurrency::futures_join_all;
 use crate::helpers::{TestApp, TestUser, body_of, status_and_body};
-use crate::paystack_mock::{Answer, MockPaystack, send_transfer_webhook, transfer_event};
 use crate::payments::shop_with_paystack;
+use crate::paystack_mock::{Answer, MockPaystack, send_transfer_webhook, transfer_event};
 use crate::spec_check::Spec;
 
 const ADA: (&str, &str, &str) = ("058", "0123456789", "ADA OBI");
@@ -375,7 +375,8 @@ mod transfer_client {
     use crate::paystack_mock::SECRET;
 
     fn client(paystack: &MockPaystack) -> Transfers {
-        Transfers::new(Paystack::new(&paystack.url, SECRET)).with_timeout(Duration::from_millis(700))
+        Transfers::new(Paystack::new(&paystack.url, SECRET))
+            .with_timeout(Duration::from_millis(700))
     }
 
     fn request(reference: &str) -> TransferRequest<'_> {
@@ -392,41 +393,104 @@ mod transfer_client {
         let paystack = MockPaystack::start().await;
         let transfers = client(&paystack);
 
-        let accepted = transfers.initiate_transfer(&request("wd_ok_000000000001")).await.unwrap();
+        let accepted = transfers
+            .initiate_transfer(&request("wd_ok_000000000001"))
+            .await
+            .unwrap();
         assert_eq!(accepted.state(), TransferState::InFlight);
         assert_eq!(accepted.amount, 250_000);
         let sent = &paystack.transfers()[0];
-        assert_eq!((sent["source"].as_str(), sent["reference"].as_str()), (Some("balance"), Some("wd_ok_000000000001")));
+        assert_eq!(
+            (sent["source"].as_str(), sent["reference"].as_str()),
+            (Some("balance"), Some("wd_ok_000000000001"))
+        );
         assert_eq!(sent["recipient"], "RCP_mock0000000001");
 
-        paystack.answer_transfers(&[Answer::Refused, Answer::ServerError, Answer::Garbled, Answer::Hang]);
-        let refused = transfers.initiate_transfer(&request("wd_refused_0000001")).await.unwrap_err();
-        assert!(matches!(refused, ProviderFailure::Refused { status: 400, .. }), "{refused:?}");
+        paystack.answer_transfers(&[
+            Answer::Refused,
+            Answer::ServerError,
+            Answer::Garbled,
+            Answer::Hang,
+        ]);
+        let refused = transfers
+            .initiate_transfer(&request("wd_refused_0000001"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, ProviderFailure::Refused { status: 400, .. }),
+            "{refused:?}"
+        );
         assert!(refused.nothing_happened());
-        for reference in ["wd_5xx_00000000001", "wd_garbled_0000001", "wd_hang_0000000001"] {
-            let failure = transfers.initiate_transfer(&request(reference)).await.unwrap_err();
-            assert!(matches!(failure, ProviderFailure::Unknown(_)), "{reference}: {failure:?}");
+        for reference in [
+            "wd_5xx_00000000001",
+            "wd_garbled_0000001",
+            "wd_hang_0000000001",
+        ] {
+            let failure = transfers
+                .initiate_transfer(&request(reference))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(failure, ProviderFailure::Unknown(_)),
+                "{reference}: {failure:?}"
+            );
             assert!(!failure.nothing_happened());
         }
-        assert_eq!(paystack.transfers().len(), 5, "every request reached the stand-in");
+        assert_eq!(
+            paystack.transfers().len(),
+            5,
+            "every request reached the stand-in"
+        );
 
-        let dead = Transfers::new(Paystack::new(&format!("http://127.0.0.1:{}", crate::helpers::free_port()), SECRET));
-        let failure = dead.initiate_transfer(&request("wd_never_000000001")).await.unwrap_err();
-        assert!(matches!(failure, ProviderFailure::NotSent(_)), "{failure:?}");
+        let dead = Transfers::new(Paystack::new(
+            &format!("http://127.0.0.1:{}", crate::helpers::free_port()),
+            SECRET,
+        ));
+        let failure = dead
+            .initiate_transfer(&request("wd_never_000000001"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(failure, ProviderFailure::NotSent(_)),
+            "{failure:?}"
+        );
     }
 
     #[tokio::test]
     async fn verify_reports_the_scripted_status_or_not_found() {
         let paystack = MockPaystack::start().await;
         let transfers = client(&paystack);
-        transfers.initiate_transfer(&request("wd_verify_00000001")).await.unwrap();
-        let pending = transfers.verify_transfer("wd_verify_00000001").await.unwrap();
+        transfers
+            .initiate_transfer(&request("wd_verify_00000001"))
+            .await
+            .unwrap();
+        let pending = transfers
+            .verify_transfer("wd_verify_00000001")
+            .await
+            .unwrap();
         assert_eq!(pending.state(), TransferState::InFlight);
         paystack.set_transfer_status("wd_verify_00000001", "success");
-        assert_eq!(transfers.verify_transfer("wd_verify_00000001").await.unwrap().state(), TransferState::Succeeded);
+        assert_eq!(
+            transfers
+                .verify_transfer("wd_verify_00000001")
+                .await
+                .unwrap()
+                .state(),
+            TransferState::Succeeded
+        );
         paystack.set_transfer_status("wd_verify_00000001", "reversed");
-        assert_eq!(transfers.verify_transfer("wd_verify_00000001").await.unwrap().state(), TransferState::Failed);
-        let missing = transfers.verify_transfer("wd_missing_0000001").await.unwrap_err();
+        assert_eq!(
+            transfers
+                .verify_transfer("wd_verify_00000001")
+                .await
+                .unwrap()
+                .state(),
+            TransferState::Failed
+        );
+        let missing = transfers
+            .verify_transfer("wd_missing_0000001")
+            .await
+            .unwrap_err();
         assert!(missing.is_not_found(), "{missing:?}");
     }
 
@@ -439,13 +503,22 @@ mod transfer_client {
         assert_eq!(paystack.bank_list_fetches(), 1);
         let resolved = transfers.resolve_account(ADA.1, ADA.0).await.unwrap();
         assert_eq!(resolved.account_name, "ADA OBI");
-        let unknown = transfers.resolve_account("9999999999", "058").await.unwrap_err();
-        assert!(matches!(unknown, ProviderFailure::Refused { status: 422, .. }), "{unknown:?}");
+        let unknown = transfers
+            .resolve_account("9999999999", "058")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(unknown, ProviderFailure::Refused { status: 422, .. }),
+            "{unknown:?}"
+        );
         // The account number must not leak into failure messages (they are logged).
         paystack.answer_resolves(&[Answer::Hang]);
         let hung = transfers.resolve_account(ADA.1, ADA.0).await.unwrap_err();
         assert!(!hung.to_string().contains(ADA.1), "{hung}");
-        let recipient = transfers.create_transfer_recipient("ADA OBI", ADA.1, ADA.0).await.unwrap();
+        let recipient = transfers
+            .create_transfer_recipient("ADA OBI", ADA.1, ADA.0)
+            .await
+            .unwrap();
         assert!(recipient.recipient_code.starts_with("RCP_"));
     }
 }

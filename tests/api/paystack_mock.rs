@@ -17,7 +17,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha512;
 
-pub use transfers::{Answer, KNOWN_ACCOUNTS, send_transfer_webhook, transfer_event};
+pub use transfers::{Answer, send_transfer_webhook, transfer_event};
 
 pub const SECRET: &str = "sk_test_atelier_mock_secret";
 

@@ -168,7 +168,10 @@ impl PayoutAccountService {
             .find(|b| b.code == checked.bank_code)
             .cloned()
             .ok_or_else(|| {
-                FieldErrors::single("bank_code", "Unknown bank code: pick one from the bank list.")
+                FieldErrors::single(
+                    "bank_code",
+                    "Unknown bank code: pick one from the bank list.",
+                )
             })?;
         self.throttles
             .hit(
@@ -363,7 +366,10 @@ fn notice(
     let (subject, what) = if changed {
         ("Your Atelier payout account was changed", "changed")
     } else {
-        ("A payout account was added to your Atelier account", "added")
+        (
+            "A payout account was added to your Atelier account",
+            "added",
+        )
     };
     Email {
         to: user.email.clone(),

@@ -17,7 +17,7 @@ use super::{Ledger, MockPaystack, SECRET, authorized, sign};
 use crate::helpers::TestApp;
 
 /// Accounts the stand-in's banks know: (bank code, account number, name).
-pub const KNOWN_ACCOUNTS: &[(&str, &str, &str)] = &[
+const KNOWN_ACCOUNTS: &[(&str, &str, &str)] = &[
     ("058", "0123456789", "ADA OBI"),
     ("044", "1234567890", "CHIDI OKAFOR"),
     ("057", "2222222222", "NGOZI EZE"),
@@ -241,7 +241,10 @@ async fn recipient(
     if !authorized(&headers) {
         return refused(StatusCode::UNAUTHORIZED, "Invalid key");
     }
-    let number = body["account_number"].as_str().unwrap_or_default().to_string();
+    let number = body["account_number"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let bank = body["bank_code"].as_str().unwrap_or_default().to_string();
     let id = {
         let mut ledger = ledger.lock().unwrap();
@@ -296,7 +299,10 @@ async fn transfer(
     if let Some(response) = scripted(answer, refusal).await {
         return response;
     }
-    ok("Transfer has been queued", transfer_json(&body, "pending", id))
+    ok(
+        "Transfer has been queued",
+        transfer_json(&body, "pending", id),
+    )
 }
 
 async fn verify(

@@ -211,7 +211,9 @@ async fn resolve(
         bank_code: body.bank_code,
         account_number: body.account_number,
     };
-    Ok(Json(state.payout_accounts.resolve(&me, input).await?.into()))
+    Ok(Json(
+        state.payout_accounts.resolve(&me, input).await?.into(),
+    ))
 }
 
 /// Your payout account.
