@@ -50,7 +50,7 @@ impl BankCache {
         }
         match transfers.list_banks().await {
             Ok(mut banks) => {
-                banks.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+                banks.sort_by_key(|b| b.name.to_lowercase());
                 let banks = Arc::new(banks);
                 state.banks = Some((Instant::now(), banks.clone()));
                 state.failed_at = None;

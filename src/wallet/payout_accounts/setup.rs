@@ -343,13 +343,14 @@ fn account_exists() -> PayoutAccountError {
 /// the account; anything else (including our key being refused) is an outage.
 fn account_failure(failure: ProviderFailure, what: &str) -> PayoutAccountError {
     match failure {
-        ProviderFailure::Refused { status, .. } if matches!(status, 400 | 404 | 422) => {
-            FieldErrors::single(
-                "account_number",
-                "The bank has no account with this number. Check the number and the bank.",
-            )
-            .into()
-        }
+        ProviderFailure::Refused {
+            status: 400 | 404 | 422,
+            ..
+        } => FieldErrors::single(
+            "account_number",
+            "The bank has no account with this number. Check the number and the bank.",
+        )
+        .into(),
         other => {
             tracing::error!(failure = %other, "Paystack could not {what} an account");
             PayoutAccountError::ProviderDown(other.to_string())

@@ -23,8 +23,11 @@ const KNOWN_ACCOUNTS: &[(&str, &str, &str)] = &[
     ("057", "2222222222", "NGOZI EZE"),
 ];
 
-/// (name, code, type, active, deleted), over two cursor pages.
-const BANKS: &[&[(&str, &str, &str, bool, bool)]] = &[
+/// (name, code, type, active, deleted).
+type BankRow = (&'static str, &'static str, &'static str, bool, bool);
+
+/// The bank list, over two cursor pages.
+const BANKS: &[&[BankRow]] = &[
     &[
         ("Access Bank", "044", "nuban", true, false),
         ("Guaranty Trust Bank", "058", "nuban", true, false),
