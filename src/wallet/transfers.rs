@@ -262,7 +262,9 @@ impl Transfers {
     }
 
     /// Sends money from the Paystack balance. `Ok` means Paystack took it
-    /// (its status may still be `pending`); see [`ProviderFailure`] for the rest.
+    /// (its status may still be `pending`); see [`ProviderFailure`] for the
+    /// rest. A refusal because the reference is taken is `Unknown`, not
+    /// `Refused`: a transfer with that reference exists and may have paid.
     pub async fn initiate_transfer(
         &self,
         transfer: &TransferRequest<'_>,
@@ -276,7 +278,15 @@ impl Transfers {
             "reason": transfer.reason,
         });
         let request = self.request(Method::POST, "/transfer").json(&body);
-        Ok(send(request).await?.0)
+        match send(request).await {
+            Ok((transfer, _)) => Ok(transfer),
+            Err(ProviderFailure::Refused { status, message }) if names_duplicate(&message) => {
+                Err(ProviderFailure::Unknown(format!(
+                    "reference already used ({status}): {message}; verify it"
+                )))
+            }
+            Err(other) => Err(other),
+        }
     }
 
     /// Asks where the transfer with our `reference` stands. A `Refused` with
@@ -337,10 +347,43 @@ fn classify<T: DeserializeOwned>(
             ..
         } if status.is_client_error() => Err(ProviderFailure::Refused {
             status: status.as_u16(),
-            message,
+            message: mask_numbers(&message),
         }),
         _ => Err(unknown("unexpected answer")),
     }
+}
+
+/// Paystack's refusal of a reused reference ("Duplicate Transfer
+/// Reference"; matched loosely, its wording is not a documented contract).
+fn names_duplicate(message: &str) -> bool {
+    let message = message.to_lowercase();
+    message.contains("reference") && (message.contains("duplicate") || message.contains("exist"))
+}
+
+/// Paystack's messages are logged; should one ever quote an account
+/// number, only its last 4 digits remain.
+fn mask_numbers(message: &str) -> String {
+    let mut masked = String::with_capacity(message.len());
+    let mut digits = String::new();
+    let mut flush = |digits: &mut String, masked: &mut String| {
+        if digits.len() >= 8 {
+            masked.push_str(&"*".repeat(digits.len() - 4));
+            masked.push_str(&digits[digits.len() - 4..]);
+        } else {
+            masked.push_str(digits);
+        }
+        digits.clear();
+    };
+    for c in message.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut digits, &mut masked);
+            masked.push(c);
+        }
+    }
+    flush(&mut digits, &mut masked);
+    masked
 }
 
 /// Our references are plain already; this keeps a bad one from changing the path.
@@ -401,5 +444,9 @@ mod tests {
         assert_eq!(transfer("received").state(), TransferState::InFlight);
         assert_eq!(transfer("otp").state(), TransferState::NeedsOtp);
         assert_eq!(urlencode("wd_01/../x"), "wd_01%2F..%2Fx");
+        assert_eq!(
+            mask_numbers("Account 0123456789 at 058 is invalid"),
+            "Account ******6789 at 058 is invalid"
+        );
     }
 }

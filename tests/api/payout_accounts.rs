@@ -441,6 +441,12 @@ mod transfer_client {
             5,
             "every request reached the stand-in"
         );
+        // A reused reference is not a refusal: that transfer exists and may have paid.
+        let reused = transfers
+            .initiate_transfer(&request("wd_ok_000000000001"))
+            .await
+            .unwrap_err();
+        assert!(matches!(reused, ProviderFailure::Unknown(_)), "{reused:?}");
 
         let dead = Transfers::new(Paystack::new(
             &format!("http://127.0.0.1:{}", crate::helpers::free_port()),

@@ -98,7 +98,8 @@ impl MockPaystack {
         self.ledger.lock().unwrap().transfers.recipients.clone()
     }
 
-    /// Every transfer request received, answered or not.
+    /// Every transfer request received, answered or not (a reused reference
+    /// is refused and not recorded).
     pub fn transfers(&self) -> Vec<Value> {
         self.ledger.lock().unwrap().transfers.transfers.clone()
     }
@@ -294,6 +295,14 @@ async fn transfer(
     }
     let (answer, id) = {
         let mut ledger = ledger.lock().unwrap();
+        let reused = ledger
+            .transfers
+            .transfers
+            .iter()
+            .any(|t| t["reference"] == body["reference"]);
+        if reused {
+            return refused(StatusCode::BAD_REQUEST, "Duplicate Transfer Reference");
+        }
         ledger.transfers.transfers.push(body.clone());
         let id = ledger.transfers.transfers.len();
         (ledger.transfers.transfer_answers.pop_front(), id)
