@@ -365,7 +365,7 @@ fn names_duplicate(message: &str) -> bool {
 fn mask_numbers(message: &str) -> String {
     let mut masked = String::with_capacity(message.len());
     let mut digits = String::new();
-    let mut flush = |digits: &mut String, masked: &mut String| {
+    let flush = |digits: &mut String, masked: &mut String| {
         if digits.len() >= 8 {
             masked.push_str(&"*".repeat(digits.len() - 4));
             masked.push_str(&digits[digits.len() - 4..]);
