@@ -13,6 +13,7 @@ use crate::jobs::JobSettings;
 use crate::media::S3Settings;
 use crate::notifications::digest::DigestSettings;
 use crate::notifications::push::FcmSettings;
+use crate::wallet::payout_accounts::PayoutAccountSettings;
 
 /// Every setting, as flags with an environment-variable twin.
 #[derive(Args, Clone, Debug)]
@@ -117,6 +118,13 @@ pub struct ConfigArgs {
     /// Days after delivery when the customer may still ask for alterations.
     #[arg(long, env = "ATELIER_COMMISSION_ALTERATION_DAYS", default_value_t = 7)]
     pub commission_alteration_days: u64,
+    /// Hours a newly added or changed payout bank account waits before payouts may go to it.
+    #[arg(
+        long,
+        env = "ATELIER_PAYOUT_ACCOUNT_COOLDOWN_HOURS",
+        default_value_t = 24
+    )]
+    pub payout_account_cooldown_hours: u64,
     /// `redis://host:port`: fan chat events out to every instance through Redis. Unset: one process.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
@@ -209,6 +217,7 @@ pub struct Settings {
     pub fcm: FcmSettings,
     /// None: no chat digest emails.
     pub digest: Option<DigestSettings>,
+    pub payout_accounts: PayoutAccountSettings,
 }
 
 #[derive(Clone, Debug)]
@@ -385,6 +394,11 @@ impl ConfigArgs {
                 auto_complete_after: days(self.commission_auto_complete_days),
                 alteration_window: days(self.commission_alteration_days),
                 ..CommissionSettings::default()
+            },
+            payout_accounts: PayoutAccountSettings {
+                cooldown: Duration::from_secs(
+                    self.payout_account_cooldown_hours.min(24 * 365) * 3600,
+                ),
             },
             fittings: FittingSettings {
                 customer_cancel_notice: Duration::from_secs(

@@ -79,6 +79,15 @@ impl Application {
             .as_deref()
             .map(|key| crate::store::Paystack::new(&payments.paystack_base_url, key));
         tracing::info!(paystack = paystack.is_some(), "payments");
+        let payout_accounts = Arc::new(crate::wallet::payout_accounts::PayoutAccountService::new(
+            db.clone(),
+            paystack
+                .clone()
+                .map(crate::wallet::transfers::Transfers::new),
+            auth.clone(),
+            outbox.clone(),
+            settings.payout_accounts.clone(),
+        ));
         let store = Arc::new(StoreService::new(db.clone(), paystack, payments));
         store.schedule_expiry(&jobs);
         store.serve_refunds(&jobs);
@@ -143,6 +152,7 @@ impl Application {
             )),
             fittings,
             notifications,
+            payout_accounts,
         };
         let router = router(state, &settings);
         let listener = TcpListener::bind(settings.listen)

@@ -20,6 +20,8 @@ use crate::storage::entities::user;
 pub enum CodePurpose {
     VerifyEmail,
     ResetPassword,
+    /// A sensitive change to the account (see `step_up`), keyed by user id.
+    ChangePayoutAccount,
 }
 
 impl CodePurpose {
@@ -27,6 +29,7 @@ impl CodePurpose {
         match self {
             CodePurpose::VerifyEmail => "verify_email",
             CodePurpose::ResetPassword => "reset_password",
+            CodePurpose::ChangePayoutAccount => "change_payout_account",
         }
     }
 }
@@ -104,7 +107,17 @@ impl AuthService {
         user: &user::Model,
         purpose: CodePurpose,
     ) -> Result<(), AuthError> {
-        let code = self.issue_code(purpose, &user.email_lower).await?;
+        self.email_code_for(user, purpose, &user.email_lower).await
+    }
+
+    /// As `email_code`, with the code kept under `identifier`.
+    pub(super) async fn email_code_for(
+        &self,
+        user: &user::Model,
+        purpose: CodePurpose,
+        identifier: &str,
+    ) -> Result<(), AuthError> {
+        let code = self.issue_code(purpose, identifier).await?;
         let minutes = self.settings.code_ttl.as_secs().div_ceil(60);
         let (subject, what, otherwise) = match purpose {
             CodePurpose::VerifyEmail => (
@@ -116,6 +129,11 @@ impl AuthService {
                 "Your Atelier password reset code",
                 "password reset code",
                 "If you did not ask to reset your password, ignore this email: your password has not changed.",
+            ),
+            CodePurpose::ChangePayoutAccount => (
+                "Your Atelier code to change your payout account",
+                "code to change your payout account",
+                "If you did not ask for this, someone who knows your password is trying to redirect your payouts: change your password now. Nothing changes without this code.",
             ),
         };
         self.send_email(Email {

@@ -18,6 +18,7 @@ mod revoked;
 mod rules;
 mod service;
 mod session;
+mod step_up;
 mod token_store;
 mod tokens;
 mod user_cache;
@@ -34,6 +35,7 @@ pub use recovery::{PasswordChange, ResetConfirmation};
 pub use rules::check_phone;
 pub use service::{AuthService, SessionWatcher};
 pub use session::{Credentials, TokenPair};
+pub use step_up::{ConfirmationCode, SensitiveChange};
 pub use user_cache::UserCache;
 
 /// Roles a user can register with.

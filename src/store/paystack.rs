@@ -54,6 +54,9 @@ pub enum RefundFailure {
     Unknown(String),
 }
 
+/// Cheap to clone: the clones share one connection pool (the wallet's
+/// transfer client holds one).
+#[derive(Clone)]
 pub struct Paystack {
     http: reqwest::Client,
     base_url: String,
@@ -143,6 +146,14 @@ impl Paystack {
                 "unreadable answer ({status}): {e}"
             ))),
         }
+    }
+
+    /// A request to `path` (e.g. `/bank`) with the secret key, for the
+    /// other Paystack APIs the wallet calls (`wallet::transfers`).
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base_url))
+            .bearer_auth(&self.secret)
     }
 
     async fn call<T: serde::de::DeserializeOwned>(

@@ -173,6 +173,7 @@ pub fn test_settings(database_url: &str, data_dir: PathBuf, smtp_url: String) ->
         commissions: Default::default(),
         fittings: atelier::fittings::FittingSettings::default(),
         digest: None,
+        payout_accounts: Default::default(),
         // Tests wait for emails and pushes: look for due jobs often.
         jobs: atelier::jobs::JobSettings {
             poll_every: Duration::from_millis(50),

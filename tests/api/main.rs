@@ -37,6 +37,7 @@ mod operations;
 mod orders;
 mod password;
 mod payments;
+mod payout_accounts;
 mod paystack_mock;
 mod portfolio;
 mod process;

@@ -1,6 +1,10 @@
 //! A stand-in for Paystack's API on loopback, answering with Paystack's
 //! documented JSON: `POST /transaction/initialize`, `GET /transaction/verify/:reference`,
-//! `POST /refund`.
+//! `POST /refund`, and for payouts (`transfers`) `GET /bank`,
+//! `GET /bank/resolve`, `POST /transferrecipient`, `POST /transfer`,
+//! `GET /transfer/verify/:reference`.
+
+mod transfers;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -13,6 +17,8 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha512;
 
+pub use transfers::{Answer, send_transfer_webhook, transfer_event};
+
 pub const SECRET: &str = "sk_test_atelier_mock_secret";
 
 #[derive(Default)]
@@ -24,6 +30,8 @@ struct Ledger {
     refunds: Vec<Value>,
     /// How the next refund requests are answered; accepted when empty.
     refund_answers: VecDeque<RefundAnswer>,
+    /// The Transfers API's state (`transfers`).
+    transfers: transfers::TransferLedger,
 }
 
 /// A scripted answer to a refund request.
@@ -50,6 +58,7 @@ impl MockPaystack {
             .route("/transaction/initialize", post(initialize))
             .route("/transaction/verify/{reference}", get(verify))
             .route("/refund", post(refund))
+            .merge(transfers::routes())
             .with_state(ledger.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());

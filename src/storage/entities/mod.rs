@@ -32,6 +32,7 @@ pub mod order;
 pub mod order_event;
 pub mod order_item;
 pub mod payment;
+pub mod payout_account;
 pub mod portfolio_image;
 pub mod portfolio_item;
 pub mod product;

@@ -27,6 +27,7 @@ mod m0021_changed_messages_index;
 mod m0022_commissions;
 mod m0023_fittings;
 mod m0024_jobs_notifications;
+mod m0026_payout_accounts;
 mod m0027_jobs_statistics;
 
 /// See m0021: the query for changed messages repeats the index's condition.
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0022_commissions::Migration),
             Box::new(m0023_fittings::Migration),
             Box::new(m0024_jobs_notifications::Migration),
+            Box::new(m0026_payout_accounts::Migration),
             Box::new(m0027_jobs_statistics::Migration),
         ]
     }

@@ -1,0 +1,4 @@
+//! Tailors' money: payout accounts and Paystack Transfers.
+
+pub mod payout_accounts;
+pub mod transfers;
