@@ -29,11 +29,14 @@ mod m0023_fittings;
 mod m0024_jobs_notifications;
 mod m0026_payout_accounts;
 mod m0027_jobs_statistics;
+mod m0028_payouts;
 
 /// See m0021: the query for changed messages repeats the index's condition.
 pub use m0021_changed_messages_index::CONDITION as CHANGED_MESSAGES_CONDITION;
 /// See m0023: queries for live bookings repeat the partial index's condition.
 pub use m0023_fittings::LIVE_CONDITION as LIVE_BOOKING_CONDITION;
+/// See m0028: a payout in flight, as the one-per-tailor index reads it.
+pub use m0028_payouts::IN_FLIGHT_CONDITION as PAYOUT_IN_FLIGHT_CONDITION;
 
 pub struct Migrator;
 
@@ -66,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0024_jobs_notifications::Migration),
             Box::new(m0026_payout_accounts::Migration),
             Box::new(m0027_jobs_statistics::Migration),
+            Box::new(m0028_payouts::Migration),
         ]
     }
 }
