@@ -26,3 +26,4 @@ pub mod tailors;
 pub mod telemetry;
 pub mod throttle;
 pub mod validation;
+pub mod wallet;

@@ -79,7 +79,9 @@ impl Application {
             .as_deref()
             .map(|key| crate::store::Paystack::new(&payments.paystack_base_url, key));
         tracing::info!(paystack = paystack.is_some(), "payments");
-        let store = Arc::new(StoreService::new(db.clone(), paystack, payments));
+        let store = Arc::new(
+            StoreService::new(db.clone(), paystack, payments).with_wallet(settings.wallet),
+        );
         store.schedule_expiry(&jobs);
         store.serve_refunds(&jobs);
         let chat =
@@ -112,6 +114,8 @@ impl Application {
             &secret,
         ));
         fittings.schedule_reminders(&jobs);
+        let wallet = crate::wallet::WalletService::new(db.clone(), settings.wallet);
+        wallet.schedule_releases(&jobs);
         let fcm =
             crate::notifications::push::FcmClient::from_settings(&settings.fcm)?.map(Arc::new);
         tracing::info!(push = fcm.is_some(), "push notifications (FCM)");
@@ -143,6 +147,7 @@ impl Application {
             )),
             fittings,
             notifications,
+            wallet,
         };
         let router = router(state, &settings);
         let listener = TcpListener::bind(settings.listen)

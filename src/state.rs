@@ -13,6 +13,7 @@ use crate::media::MediaService;
 use crate::notifications::NotificationService;
 use crate::store::StoreService;
 use crate::tailors::TailorService;
+use crate::wallet::WalletService;
 
 /// Shared by every handler; cheap to clone.
 #[derive(Clone)]
@@ -28,5 +29,6 @@ pub struct AppState {
     pub fittings: Arc<FittingService>,
     pub jobs: Arc<JobQueue>,
     pub notifications: Arc<NotificationService>,
+    pub wallet: Arc<WalletService>,
     pub metrics: PrometheusHandle,
 }

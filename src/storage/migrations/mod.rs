@@ -27,6 +27,7 @@ mod m0021_changed_messages_index;
 mod m0022_commissions;
 mod m0023_fittings;
 mod m0024_jobs_notifications;
+mod m0025_ledger;
 
 /// See m0021: the query for changed messages repeats the index's condition.
 pub use m0021_changed_messages_index::CONDITION as CHANGED_MESSAGES_CONDITION;
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0022_commissions::Migration),
             Box::new(m0023_fittings::Migration),
             Box::new(m0024_jobs_notifications::Migration),
+            Box::new(m0025_ledger::Migration),
         ]
     }
 }
