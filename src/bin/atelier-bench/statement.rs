@@ -151,7 +151,7 @@ async fn seed(db: &DatabaseConnection, tailor: Uuid, lines: usize) -> Result<()>
             if posted == lines {
                 break;
             }
-            if order % 10 == 0 {
+            if order.is_multiple_of(10) {
                 let refund = RefundQueued {
                     refund_id: Uuid::now_v7(),
                     payment_id: payment,
