@@ -187,6 +187,15 @@ pub struct ConfigArgs {
     /// digest email sums them up (0 turns digests off).
     #[arg(long, env = "ATELIER_CHAT_DIGEST_AFTER_MINUTES", default_value_t = 60)]
     pub chat_digest_after_minutes: u64,
+    /// The platform's fee on every payment to a tailor, in basis points (1000 = 10%).
+    #[arg(long, env = "ATELIER_PLATFORM_FEE_BPS", default_value_t = 1000)]
+    pub platform_fee_bps: u32,
+    /// Days a shop order's earnings stay in escrow after delivery before they are available.
+    #[arg(long, env = "ATELIER_WALLET_HOLD_DAYS", default_value_t = 3)]
+    pub wallet_hold_days: u64,
+    /// The same hold in seconds; when set it wins over the days (tests, staging).
+    #[arg(long, env = "ATELIER_WALLET_HOLD_SECS")]
+    pub wallet_hold_secs: Option<u64>,
     /// `text` or `json`.
     #[arg(long, env = "ATELIER_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -213,6 +222,7 @@ pub struct Settings {
     pub chat: ChatSettings,
     pub commissions: CommissionSettings,
     pub fittings: FittingSettings,
+    pub wallet: WalletSettings,
     pub jobs: JobSettings,
     pub fcm: FcmSettings,
     /// None: no chat digest emails.
@@ -237,6 +247,36 @@ impl Default for CommissionSettings {
             alteration_window: Duration::from_secs(7 * 24 * 3600),
             check_every: Duration::from_secs(30),
         }
+    }
+}
+
+/// Tailors' money: the platform's fee and the escrow hold.
+#[derive(Clone, Copy, Debug)]
+pub struct WalletSettings {
+    /// The platform's fee in basis points of each payment (0 to 10,000).
+    pub fee_bps: u32,
+    /// A delivered shop order's earnings become available this long after
+    /// delivery (a completed order's at once).
+    pub hold: Duration,
+    /// How often due earnings are looked for.
+    pub release_every: Duration,
+}
+
+impl WalletSettings {
+    pub fn new(fee_bps: u32, hold: Duration) -> Self {
+        Self {
+            fee_bps,
+            hold,
+            // A release is at most a quarter of the hold late, and the
+            // sweep is cheap (one indexed range read) even every second.
+            release_every: (hold / 4).clamp(Duration::from_millis(200), Duration::from_secs(60)),
+        }
+    }
+}
+
+impl Default for WalletSettings {
+    fn default() -> Self {
+        Self::new(1000, Duration::from_secs(3 * 24 * 3600))
     }
 }
 
@@ -321,6 +361,9 @@ impl ConfigArgs {
         if self.fitting_cancel_notice_hours > 24 * 365 {
             anyhow::bail!("ATELIER_FITTING_CANCEL_NOTICE_HOURS must be at most a year");
         }
+        if self.platform_fee_bps > 10_000 {
+            anyhow::bail!("ATELIER_PLATFORM_FEE_BPS must be between 0 and 10000 (100%)");
+        }
         if self.code_max_attempts > 1000 || self.max_failures > 1_000_000 {
             anyhow::bail!(
                 "ATELIER_CODE_MAX_ATTEMPTS must be at most 1000 and ATELIER_MAX_FAILURES at most 1000000"
@@ -400,6 +443,13 @@ impl ConfigArgs {
                     self.payout_account_cooldown_hours.min(24 * 365) * 3600,
                 ),
             },
+            wallet: WalletSettings::new(
+                self.platform_fee_bps,
+                match self.wallet_hold_secs {
+                    Some(secs) => Duration::from_secs(secs.min(MAX_DURATION_SECS)),
+                    None => days(self.wallet_hold_days),
+                },
+            ),
             fittings: FittingSettings {
                 customer_cancel_notice: Duration::from_secs(
                     self.fitting_cancel_notice_hours * 3600,

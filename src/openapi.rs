@@ -30,7 +30,7 @@ invalid (`BadRequest`, a `oneOf` that an answer matches exactly once).",
         (name = "commissions", description = "Made to measure: requests, quotes and counter-offers, deposits and balances (Paystack), progress, delivery, cancellation with refunds, disputes"),
         (name = "fittings", description = "Fittings on the tailor's calendar: availability, open slots, bookings, reminders, the private calendar feed"),
         (name = "notifications", description = "The in-app feed, devices for pushes, what is sent to whom (live: `notification.new` and `notification.read` on the chat WebSocket)"),
-        (name = "wallet", description = "Tailors' money: banks and the payout account (Paystack Transfers)"),
+        (name = "wallet", description = "Tailors' money: balances, escrow releases and the statement (a double-entry ledger), banks and the payout account (Paystack Transfers)"),
         (name = "jobs", description = "Staff: the background job queue (dead letters and retries)"),
         (name = "operations", description = "Health and metrics"),
     )
@@ -64,6 +64,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::commissions::http::routes())
         .merge(crate::fittings::http::routes())
         .merge(crate::notifications::http::routes())
+        .merge(crate::wallet::http::routes())
         .merge(crate::jobs::http::routes())
         .merge(crate::wallet::payout_accounts::http::routes());
     // After the merge: the answers of the shared extractors and middleware

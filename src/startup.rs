@@ -88,7 +88,9 @@ impl Application {
             outbox.clone(),
             settings.payout_accounts.clone(),
         ));
-        let store = Arc::new(StoreService::new(db.clone(), paystack, payments));
+        let store = Arc::new(
+            StoreService::new(db.clone(), paystack, payments).with_wallet(settings.wallet),
+        );
         store.schedule_expiry(&jobs);
         store.serve_refunds(&jobs);
         let chat =
@@ -121,6 +123,8 @@ impl Application {
             &secret,
         ));
         fittings.schedule_reminders(&jobs);
+        let wallet = crate::wallet::WalletService::new(db.clone(), settings.wallet);
+        wallet.schedule_releases(&jobs);
         let fcm =
             crate::notifications::push::FcmClient::from_settings(&settings.fcm)?.map(Arc::new);
         tracing::info!(push = fcm.is_some(), "push notifications (FCM)");
@@ -153,6 +157,7 @@ impl Application {
             fittings,
             notifications,
             payout_accounts,
+            wallet,
         };
         let router = router(state, &settings);
         let listener = TcpListener::bind(settings.listen)

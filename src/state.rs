@@ -14,6 +14,7 @@ use crate::notifications::NotificationService;
 use crate::store::StoreService;
 use crate::tailors::TailorService;
 use crate::wallet::payout_accounts::PayoutAccountService;
+use crate::wallet::WalletService;
 
 /// Shared by every handler; cheap to clone.
 #[derive(Clone)]
@@ -30,5 +31,6 @@ pub struct AppState {
     pub jobs: Arc<JobQueue>,
     pub notifications: Arc<NotificationService>,
     pub payout_accounts: Arc<PayoutAccountService>,
+    pub wallet: Arc<WalletService>,
     pub metrics: PrometheusHandle,
 }

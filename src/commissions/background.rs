@@ -148,6 +148,7 @@ impl CommissionService {
                 .note("Completed automatically: no dispute after delivery.")
                 .record(&txn)
                 .await?;
+            super::release_earnings(&txn, &row, "Released: completed with no dispute.").await?;
             txn.commit().await?;
             completed += 1;
         }

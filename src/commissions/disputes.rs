@@ -210,6 +210,8 @@ impl CommissionService {
         if amount > 0 {
             refund_paid(&txn, &row, Some(amount)).await?;
         }
+        // What the refund left is the tailor's.
+        super::release_earnings(&txn, &row, "Released: the dispute was resolved.").await?;
         let kind = if action == Action::Refund {
             "dispute_refunded"
         } else {

@@ -71,7 +71,9 @@ impl CommissionService {
         });
         store.register_payment_owner(
             payments::PURPOSE,
-            Arc::new(payments::Settlement(service.db.clone())),
+            Arc::new(payments::Settlement {
+                fee_bps: store.wallet_settings().fee_bps,
+            }),
         );
         service
     }
@@ -218,6 +220,18 @@ impl<'a> Event<'a> {
         .await?;
         Ok(())
     }
+}
+
+/// Whatever the commission holds in escrow becomes the tailor's (less any
+/// debt to the platform); part of the caller's transaction.
+async fn release_earnings(
+    conn: &impl ConnectionTrait,
+    row: &commission::Model,
+    memo: &str,
+) -> Result<(), CommissionError> {
+    let source = crate::wallet::Source::commission(row.id);
+    crate::wallet::flows::release(conn, row.tailor_id, source, memo).await?;
+    Ok(())
 }
 
 fn ids_json(ids: &[Uuid]) -> String {

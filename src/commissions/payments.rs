@@ -7,8 +7,8 @@ use chrono::Utc;
 use futures_util::future::BoxFuture;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -197,7 +197,10 @@ async fn pending_payment(
 }
 
 /// Settles the commission's side of a paid payment (see `PaymentOwner`).
-pub struct Settlement(pub DatabaseConnection);
+pub struct Settlement {
+    /// The platform's fee on what the tailor is paid (see `wallet::fees`).
+    pub fee_bps: u32,
+}
 
 impl PaymentOwner for Settlement {
     fn paid<'a>(
@@ -205,13 +208,14 @@ impl PaymentOwner for Settlement {
         txn: &'a DatabaseTransaction,
         payment: &'a payment::Model,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move { Ok(settle(txn, payment).await?) })
+        Box::pin(async move { Ok(settle(txn, payment, self.fee_bps).await?) })
     }
 }
 
 async fn settle(
     txn: &DatabaseTransaction,
     payment: &payment::Model,
+    fee_bps: u32,
 ) -> Result<(), CommissionError> {
     let link = commission_payment::Entity::find_by_id(payment.id)
         .one(txn)
@@ -241,7 +245,21 @@ async fn settle(
             };
             let mut event = Event::new(&row, Actor::System, None, kind).status(to);
             event.amount_kobo = Some(payment.amount_kobo);
-            event.record(txn).await
+            event.record(txn).await?;
+            let memo = if action == Action::DepositPaid {
+                "Commission deposit paid."
+            } else {
+                "Commission balance paid."
+            };
+            let credit = crate::wallet::flows::Credit {
+                payment_id: payment.id,
+                tailor_id: row.tailor_id,
+                source: crate::wallet::Source::commission(row.id),
+                amount: payment.amount_kobo,
+                memo: memo.into(),
+            };
+            crate::wallet::flows::credit_payment(txn, fee_bps, credit).await?;
+            Ok(())
         }
         // Cancelled while the customer was on the payment page, or paid
         // twice: the money goes back.

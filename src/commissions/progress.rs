@@ -11,7 +11,10 @@ use uuid::Uuid;
 
 use super::machine::{Action, Actor, STAGES, Status};
 use super::payments::refund_paid;
-use super::{CommissionError, CommissionService, Event, allowed, moved, status_of, update_from};
+use super::{
+    CommissionError, CommissionService, Event, allowed, moved, release_earnings, status_of,
+    update_from,
+};
 use crate::storage::entities::{commission, user};
 use crate::tailors::uploads::own_uploads;
 use crate::validation::{FieldErrors, REQUIRED};
@@ -172,6 +175,13 @@ impl CommissionService {
             .note(note);
         event.amount_kobo = (unpaid > 0).then_some(unpaid);
         event.record(&txn).await?;
+        if unpaid > 0 {
+            let memo = "The platform's fee on the balance collected in person.";
+            let fee_bps = self.store.wallet_settings().fee_bps;
+            let source = crate::wallet::Source::commission(row.id);
+            crate::wallet::flows::fee_owed(&txn, fee_bps, row.tailor_id, source, unpaid, memo)
+                .await?;
+        }
         txn.commit().await?;
         self.detail(me, id).await
     }
@@ -193,6 +203,12 @@ impl CommissionService {
             .status(to)
             .record(&txn)
             .await?;
+        release_earnings(
+            &txn,
+            &row,
+            "Released: the customer confirmed the commission.",
+        )
+        .await?;
         txn.commit().await?;
         self.detail(me, id).await
     }

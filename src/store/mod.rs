@@ -67,6 +67,9 @@ pub struct StoreService {
     counts: Mutex<HashMap<String, CachedCount>>,
     /// Adds to carts share transactions (see `storage::group_commit`).
     cart_adds: GroupCommit<cart::CartAdds>,
+    /// The platform's fee and the escrow hold, for the ledger postings made
+    /// in the shop's transactions.
+    wallet: crate::config::WalletSettings,
     /// Who settles payments that are not a checkout's, by purpose.
     payment_owners: std::sync::RwLock<HashMap<&'static str, std::sync::Arc<dyn PaymentOwner>>>,
 }
@@ -99,7 +102,17 @@ impl StoreService {
             catalog_version: AtomicU64::new(0),
             counts: Mutex::new(HashMap::new()),
             payment_owners: Default::default(),
+            wallet: Default::default(),
         }
+    }
+
+    pub fn with_wallet(mut self, wallet: crate::config::WalletSettings) -> Self {
+        self.wallet = wallet;
+        self
+    }
+
+    pub fn wallet_settings(&self) -> crate::config::WalletSettings {
+        self.wallet
     }
 
     fn catalog_changed(&self) {

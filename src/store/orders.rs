@@ -315,6 +315,7 @@ impl StoreService {
         if owes_refund {
             self.refund_order(conn, row).await?;
         }
+        self.move_earnings(conn, row, to).await?;
         if to == Status::Cancelled {
             // In variant order, as checkout takes stock.
             let items = order_item::Entity::find()
@@ -335,6 +336,47 @@ impl StoreService {
         }
         record_event(conn, row.id, to, actor, note).await?;
         Ok(true)
+    }
+
+    /// The tailor's money follows the order: a delivered order's escrow is
+    /// released after the hold (at once when the customer completes it);
+    /// an order paid on delivery owes the platform its fee.
+    async fn move_earnings(
+        &self,
+        conn: &impl ConnectionTrait,
+        row: &order::Model,
+        to: Status,
+    ) -> Result<(), StoreError> {
+        use crate::wallet::{Source, flows};
+        let source = Source::order(row.id);
+        let online = row.payment_method == "paystack";
+        match to {
+            Status::Delivered if online => {
+                let at = chrono::TimeDelta::from_std(self.wallet.hold)
+                    .ok()
+                    .and_then(|hold| Utc::now().checked_add_signed(hold))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                flows::release_at(conn, row.tailor_id, source, at).await?;
+            }
+            Status::Delivered => {
+                let memo = "The platform's fee on an order paid on delivery.";
+                flows::fee_owed(
+                    conn,
+                    self.wallet.fee_bps,
+                    row.tailor_id,
+                    source,
+                    row.total_kobo,
+                    memo,
+                )
+                .await?;
+            }
+            Status::Completed if online => {
+                let memo = "Released: the customer confirmed delivery.";
+                flows::release(conn, row.tailor_id, source, memo).await?;
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Queues the refund of a paid order that was just cancelled.

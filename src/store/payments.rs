@@ -169,6 +169,8 @@ impl StoreService {
             .await?;
         // The customer may have cancelled an order while its payment page was open.
         let refunded = self.refund_cancelled_orders(&txn, row).await?;
+        self.credit_tailors(&txn, row, &paid).await?;
+        let paid = paid.len();
         txn.commit().await?;
         tracing::info!(reference = %row.reference, paid, refunded, "payment settled");
         Ok(())
@@ -192,26 +194,52 @@ impl StoreService {
         Ok(())
     }
 
-    /// Moves the payment's orders still awaiting it to `to`; returns how many.
+    /// Each paid order's tailor gets its share into escrow, less the
+    /// platform's fee. Wallet rows are locked last, in tailor order, so two
+    /// payments to the same tailors cannot deadlock.
+    async fn credit_tailors(
+        &self,
+        txn: &impl ConnectionTrait,
+        row: &payment::Model,
+        paid: &[order::Model],
+    ) -> Result<(), StoreError> {
+        let mut paid: Vec<&order::Model> = paid.iter().collect();
+        paid.sort_by_key(|o| (o.tailor_id, o.id));
+        for order in paid {
+            let credit = crate::wallet::flows::Credit {
+                payment_id: row.id,
+                tailor_id: order.tailor_id,
+                source: crate::wallet::Source::order(order.id),
+                amount: order.total_kobo,
+                memo: "Order paid online.".into(),
+            };
+            crate::wallet::flows::credit_payment(txn, self.wallet.fee_bps, credit).await?;
+        }
+        Ok(())
+    }
+
+    /// Moves the payment's orders still awaiting it to `to`; returns them.
     async fn move_unpaid_orders(
         &self,
         txn: &impl ConnectionTrait,
         row: &payment::Model,
         to: Status,
         note: &str,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<order::Model>, StoreError> {
         let unpaid = order::Entity::find()
             .filter(order::Column::PaymentId.eq(row.id))
             .filter(order::Column::Status.eq(Status::PendingPayment.as_str()))
             .order_by_asc(order::Column::Id)
             .all(txn)
             .await?;
-        let mut moved = 0;
-        for order in &unpaid {
-            let done = self
-                .move_order(txn, order, Status::PendingPayment, to, None, note)
-                .await?;
-            moved += usize::from(done);
+        let mut moved = Vec::new();
+        for order in unpaid {
+            if self
+                .move_order(txn, &order, Status::PendingPayment, to, None, note)
+                .await?
+            {
+                moved.push(order);
+            }
         }
         Ok(moved)
     }
@@ -323,7 +351,7 @@ impl StoreService {
             .move_unpaid_orders(&txn, &payment, Status::Cancelled, "Not paid in time.")
             .await?;
         txn.commit().await?;
-        Ok(cancelled)
+        Ok(cancelled.len())
     }
 
     /// Runs `expire_unpaid` every half order lifetime (between 200 ms and a

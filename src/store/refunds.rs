@@ -140,6 +140,23 @@ async fn queue(
     }
     .insert(conn)
     .await?;
+    // The money that goes back comes out of the ledger in the same
+    // transaction: from the tailor's escrow first (see `wallet::flows`).
+    let source = match (owed.order_id, owed.commission_id) {
+        (Some(order), _) => crate::wallet::Source::order(order),
+        (None, Some(commission)) => crate::wallet::Source::commission(commission),
+        (None, None) => crate::wallet::Source {
+            kind: crate::wallet::SourceKind::Payment,
+            id: payment.id,
+        },
+    };
+    let queued = crate::wallet::flows::RefundQueued {
+        refund_id: id,
+        payment_id: payment.id,
+        source,
+        amount: owed.amount_kobo,
+    };
+    crate::wallet::flows::refund_queued(conn, queued).await?;
     enqueue(conn, send_job(id)).await?;
     let about = (owed.order_id, owed.commission_id);
     let (customer, amount) = (payment.customer_id, owed.amount_kobo);

@@ -172,6 +172,7 @@ pub fn test_settings(database_url: &str, data_dir: PathBuf, smtp_url: String) ->
         chat: atelier::chat::ChatSettings::default(),
         commissions: Default::default(),
         fittings: atelier::fittings::FittingSettings::default(),
+        wallet: atelier::config::WalletSettings::default(),
         digest: None,
         payout_accounts: Default::default(),
         // Tests wait for emails and pushes: look for due jobs often.

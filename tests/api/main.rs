@@ -55,3 +55,6 @@ mod tailor_profiles;
 mod tailor_reviews;
 mod tokens;
 mod users;
+mod wallet_domain;
+mod wallet_ledger;
+mod wallet_property;

@@ -10,7 +10,8 @@
 //! tailors` seeds a directory of tailors and measures its searches.
 //! `atelier-bench hot` puts the stack's ceiling, the authenticated reads and
 //! the chat send side by side. `atelier-bench fittings` measures a busy
-//! tailor's slot listing and a booking storm.
+//! tailor's slot listing and a booking storm. `atelier-bench statement`
+//! measures the first page of a tailor's 100,000-line statement.
 
 mod api;
 mod catalog;
@@ -25,6 +26,7 @@ mod prepare;
 mod scenarios;
 mod server;
 mod shop;
+mod statement;
 mod stats;
 mod storm;
 mod tailors;
@@ -113,6 +115,9 @@ enum BenchCommand {
     /// Notifications: a burst enqueued at once, pushed through the job queue to an FCM stand-in.
     #[command(long_about = notify::LONG_ABOUT)]
     Notify(notify::NotifyArgs),
+    /// A tailor's statement: seeds 100,000 ledger lines, then the first page at full concurrency.
+    #[command(long_about = statement::LONG_ABOUT)]
+    Statement(statement::StatementArgs),
     /// The hot paths side by side: the HTTP stack's ceiling, users/me, users/detail, chat send.
     #[command(long_about = hot::LONG_ABOUT)]
     Hot(hot::HotArgs),
@@ -173,6 +178,7 @@ async fn main() -> ExitCode {
         BenchCommand::Hot(args) => hot::bench_hot(args).await,
         BenchCommand::Fittings(args) => fittings::bench_fittings(args).await,
         BenchCommand::Notify(args) => notify::bench_notify(args).await,
+        BenchCommand::Statement(args) => statement::bench_statement(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

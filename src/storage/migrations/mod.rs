@@ -27,6 +27,7 @@ mod m0021_changed_messages_index;
 mod m0022_commissions;
 mod m0023_fittings;
 mod m0024_jobs_notifications;
+mod m0025_ledger;
 mod m0026_payout_accounts;
 mod m0027_jobs_statistics;
 mod m0028_payouts;
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0022_commissions::Migration),
             Box::new(m0023_fittings::Migration),
             Box::new(m0024_jobs_notifications::Migration),
+            Box::new(m0025_ledger::Migration),
             Box::new(m0026_payout_accounts::Migration),
             Box::new(m0027_jobs_statistics::Migration),
             Box::new(m0028_payouts::Migration),
