@@ -13,8 +13,8 @@ use crate::media::MediaService;
 use crate::notifications::NotificationService;
 use crate::store::StoreService;
 use crate::tailors::TailorService;
-use crate::wallet::payout_accounts::PayoutAccountService;
 use crate::wallet::WalletService;
+use crate::wallet::payout_accounts::PayoutAccountService;
 
 /// Shared by every handler; cheap to clone.
 #[derive(Clone)]

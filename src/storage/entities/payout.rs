@@ -1,7 +1,8 @@
 use sea_orm::entity::prelude::*;
 
 /// A withdrawal of a tailor's available money to its bank, followed to the
-/// end at Paystack. See migration m0028 for the statuses.
+/// end at Paystack. See migration m0028 for the statuses and the
+/// one-transfer-in-flight rule.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "payouts")]
 pub struct Model {

@@ -1,10 +1,12 @@
 //! Withdrawals to tailors' banks (`payouts`) and the log of what staff did
 //! (`staff_actions`). A payout's money moves in the ledger (m0025); this row
-//! follows the transfer at Paystack: `pending` (held, not yet sent) →
-//! `processing` (Paystack took it) → `paid`, `failed` or `reversed`, with
-//! `unconfirmed` when nobody can tell whether it went through (staff settle
-//! it). One payout in flight per tailor is a unique partial index, so two
-//! devices cannot both start one.
+//! follows the transfer at Paystack: `pending` (money held, waiting its
+//! turn) → `processing` (sent to Paystack) → `paid`, `failed` or `reversed`,
+//! with `unconfirmed` when nobody can tell whether it went through (staff
+//! settle it). One transfer in flight per tailor is a unique partial index
+//! over the sent, unsettled statuses: withdrawals asked for at once each hold
+//! their money (the ledger refuses what the balance does not cover) and are
+//! sent one after another.
 
 use sea_orm_migration::prelude::*;
 
@@ -51,9 +53,9 @@ enum StaffActions {
     CreatedAt,
 }
 
-/// The statuses of a payout still in flight; written the same way in the
-/// queries that rely on the index.
-pub const IN_FLIGHT_CONDITION: &str = "status IN ('pending', 'processing', 'unconfirmed')";
+/// The statuses of a payout sent to Paystack and not settled; written the
+/// same way in the queries that rely on the index.
+pub const IN_FLIGHT_CONDITION: &str = "status IN ('processing', 'unconfirmed')";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

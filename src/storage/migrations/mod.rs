@@ -36,7 +36,7 @@ mod m0028_payouts;
 pub use m0021_changed_messages_index::CONDITION as CHANGED_MESSAGES_CONDITION;
 /// See m0023: queries for live bookings repeat the partial index's condition.
 pub use m0023_fittings::LIVE_CONDITION as LIVE_BOOKING_CONDITION;
-/// See m0028: a payout in flight, as the one-per-tailor index reads it.
+/// See m0028: a payout sent and not settled, as the one-per-tailor index reads it.
 pub use m0028_payouts::IN_FLIGHT_CONDITION as PAYOUT_IN_FLIGHT_CONDITION;
 
 pub struct Migrator;
