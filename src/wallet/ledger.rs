@@ -51,6 +51,10 @@ pub enum PlatformAccount {
     Refunds,
     /// The payment provider's side: what customers paid in (negative).
     Clearing,
+    /// The other side of staff adjustments: negative when staff gave
+    /// tailors money, positive when they took it, so what corrections cost
+    /// the platform is one sum and fees stay the fees.
+    Adjustments,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -96,6 +100,7 @@ impl Account {
             Account::Platform(PlatformAccount::Fees) => "fees",
             Account::Platform(PlatformAccount::Refunds) => "refunds",
             Account::Platform(PlatformAccount::Clearing) => "clearing",
+            Account::Platform(PlatformAccount::Adjustments) => "adjustments",
         }
     }
 
@@ -108,6 +113,7 @@ impl Account {
                     PlatformAccount::Fees,
                     PlatformAccount::Refunds,
                     PlatformAccount::Clearing,
+                    PlatformAccount::Adjustments,
                 ]
                 .map(Account::Platform),
             )

@@ -191,11 +191,17 @@ fn ensure_tailor(me: &user::Model) -> Result<(), WalletError> {
 impl WalletService {
     pub async fn wallet(&self, me: &user::Model) -> Result<WalletView, WalletError> {
         ensure_tailor(me)?;
-        let b = balances(&self.db, me.id).await?;
+        self.wallet_of(me.id).await
+    }
+
+    /// The wallet of `tailor` as its tailor sees it (staff read it too);
+    /// the caller checks who may.
+    pub(crate) async fn wallet_of(&self, tailor: Uuid) -> Result<WalletView, WalletError> {
+        let b = balances(&self.db, tailor).await?;
         use wallet_escrow::Column as C;
         let held = || {
             wallet_escrow::Entity::find()
-                .filter(C::TailorId.eq(me.id))
+                .filter(C::TailorId.eq(tailor))
                 .filter(C::HeldKobo.gt(0))
                 .limit(NEXT_RELEASES)
         };
