@@ -38,6 +38,17 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Compare one UTC day of Paystack's charges and transfers with our
+    /// payments, payouts and ledger; print every difference. Exit code 0:
+    /// everything matches; 1: differences; 2: could not check (no Paystack
+    /// key, Paystack or the database unreachable, a bad date).
+    Reconcile {
+        /// The UTC day, `YYYY-MM-DD`.
+        #[arg(long)]
+        date: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -72,11 +83,15 @@ fn tune_allocator() {
 
 async fn async_main() -> ExitCode {
     let cli = Cli::parse();
+    // Its report is the output: no log lines mixed into it.
+    if let Command::Reconcile { date, config } = cli.command {
+        return reconcile(&date, config).await;
+    }
     let log_format = match &cli.command {
         Command::Serve(c) | Command::Migrate(c) | Command::Createsuperuser { config: c, .. } => {
             c.log_format.clone()
         }
-        Command::Openapi => "text".into(),
+        Command::Openapi | Command::Reconcile { .. } => "text".into(),
     };
     if !matches!(cli.command, Command::Openapi) {
         atelier::telemetry::init(&log_format);
@@ -105,6 +120,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Openapi => {
             println!("{}", atelier::openapi::spec().to_pretty_json()?);
         }
+        Command::Reconcile { .. } => unreachable!("handled before logging starts"),
         Command::Createsuperuser {
             email,
             username,
@@ -137,6 +153,46 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `atelier reconcile`: 0 when everything matches, 1 on differences, 2 when
+/// the check could not be made.
+async fn reconcile(date: &str, config: ConfigArgs) -> ExitCode {
+    let fail = |why: String| {
+        eprintln!("atelier reconcile: {why}");
+        ExitCode::from(2)
+    };
+    let day = match chrono::NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d") {
+        Ok(day) => day,
+        Err(_) => return fail(format!("--date must be YYYY-MM-DD, not {date:?}")),
+    };
+    let settings = match config.into_settings() {
+        Ok(settings) => settings,
+        Err(err) => return fail(format!("{err:#}")),
+    };
+    let Some(key) = settings.payments.paystack_secret_key.as_deref() else {
+        return fail("no Paystack key configured (PAYSTACK_SECRET_KEY)".into());
+    };
+    let paystack = atelier::store::Paystack::new(&settings.payments.paystack_base_url, key);
+    let db = match connect(&settings).await {
+        Ok(db) => db,
+        Err(err) => return fail(format!("database: {err:#}")),
+    };
+    let report = atelier::wallet::reconcile::reconcile(&db, &paystack, day).await;
+    let _ = db.close().await;
+    match report {
+        Ok(report) => {
+            for line in report.lines() {
+                println!("{line}");
+            }
+            if report.is_clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(err) => fail(err.to_string()),
+    }
 }
 
 async fn connect(settings: &Settings) -> anyhow::Result<sea_orm::DatabaseConnection> {

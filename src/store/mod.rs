@@ -31,7 +31,7 @@ pub use orders::{
 };
 pub use payment_owners::{PaymentOwner, PaymentPage, record_payment};
 pub use payments::PaymentInfo;
-pub use paystack::Paystack;
+pub use paystack::{ListPage, Listed, Paystack, ProviderError};
 pub use products::{ProductInput, VariantInput};
 pub use refunds::queue_commission_refund;
 pub use reviews::{ReviewPage, ReviewView};

@@ -1,5 +1,6 @@
-//! The Paystack API: initialise and verify transactions, check webhook
-//! signatures (hex HMAC-SHA512 of the raw body with the secret key).
+//! The Paystack API: initialise and verify transactions, list a day's
+//! charges and transfers (for reconciliation), check webhook signatures
+//! (hex HMAC-SHA512 of the raw body with the secret key).
 
 use std::time::Duration;
 
@@ -34,6 +35,45 @@ pub struct Transaction {
     pub reference: String,
     pub amount: i64,
     pub currency: String,
+}
+
+/// A charge or a transfer as Paystack's lists give it (`GET /transaction`,
+/// `GET /transfer`): the fields reconciliation compares.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Listed {
+    #[serde(default)]
+    pub reference: Option<String>,
+    pub amount: i64,
+    /// Charges: `success`, `failed`, `abandoned` ...; transfers: `success`,
+    /// `failed`, `reversed`, `pending`, `otp` ...
+    pub status: String,
+    #[serde(default)]
+    pub currency: String,
+}
+
+/// One page of a list, and how many pages the list has.
+#[derive(Debug)]
+pub struct ListPage<T> {
+    pub items: Vec<T>,
+    pub page_count: u64,
+}
+
+#[derive(Deserialize)]
+struct ListEnvelope {
+    status: bool,
+    #[serde(default)]
+    message: String,
+    data: Option<Vec<Listed>>,
+    #[serde(default)]
+    meta: Option<serde_json::Value>,
+}
+
+/// `meta.pageCount`, a number (or, leniently, a numeric string).
+fn page_count(meta: &serde_json::Value) -> Option<u64> {
+    let count = meta.get("pageCount")?;
+    count
+        .as_u64()
+        .or_else(|| count.as_str().and_then(|s| s.parse().ok()))
 }
 
 /// The provider's acknowledgement of a refund request.
@@ -144,6 +184,65 @@ impl Paystack {
             ))),
             Err(e) => Err(RefundFailure::Unknown(format!(
                 "unreadable answer ({status}): {e}"
+            ))),
+        }
+    }
+
+    /// One page of the charges created in `[from, to]` (RFC 3339), as
+    /// `GET /transaction` lists them.
+    pub async fn list_transactions(
+        &self,
+        from: &str,
+        to: &str,
+        page: u64,
+        per_page: u64,
+    ) -> Result<ListPage<Listed>, ProviderError> {
+        self.list("/transaction", from, to, page, per_page).await
+    }
+
+    /// One page of the transfers created in `[from, to]` (RFC 3339), as
+    /// `GET /transfer` lists them.
+    pub async fn list_transfers(
+        &self,
+        from: &str,
+        to: &str,
+        page: u64,
+        per_page: u64,
+    ) -> Result<ListPage<Listed>, ProviderError> {
+        self.list("/transfer", from, to, page, per_page).await
+    }
+
+    async fn list(
+        &self,
+        path: &str,
+        from: &str,
+        to: &str,
+        page: u64,
+        per_page: u64,
+    ) -> Result<ListPage<Listed>, ProviderError> {
+        let request = self.request(reqwest::Method::GET, path).query(&[
+            ("from", from.to_string()),
+            ("to", to.to_string()),
+            ("perPage", per_page.to_string()),
+            ("page", page.to_string()),
+        ]);
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ProviderError(format!("unreachable: {}", e.without_url())))?;
+        let status = response.status();
+        let envelope: ListEnvelope = response
+            .json()
+            .await
+            .map_err(|e| ProviderError(format!("unreadable answer ({status}): {e}")))?;
+        match envelope.data {
+            Some(items) if envelope.status && status.is_success() => Ok(ListPage {
+                items,
+                page_count: envelope.meta.as_ref().and_then(page_count).unwrap_or(1),
+            }),
+            _ => Err(ProviderError(format!(
+                "refused ({status}): {}",
+                envelope.message
             ))),
         }
     }

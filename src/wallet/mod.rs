@@ -15,6 +15,7 @@ pub mod flows;
 pub mod http;
 pub mod ledger;
 pub mod payout_accounts;
+pub mod reconcile;
 mod release;
 pub mod staff;
 pub mod staff_actions;

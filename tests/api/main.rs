@@ -43,6 +43,7 @@ mod portfolio;
 mod process;
 mod push_client;
 mod push_delivery;
+mod reconcile;
 mod refunds;
 mod register;
 mod resilience;

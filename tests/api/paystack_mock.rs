@@ -2,8 +2,10 @@
 //! documented JSON: `POST /transaction/initialize`, `GET /transaction/verify/:reference`,
 //! `POST /refund`, and for payouts (`transfers`) `GET /bank`,
 //! `GET /bank/resolve`, `POST /transferrecipient`, `POST /transfer`,
-//! `GET /transfer/verify/:reference`.
+//! `GET /transfer/verify/:reference`; and for reconciliation (`lists`) the
+//! lists `GET /transaction` and `GET /transfer`.
 
+mod lists;
 mod transfers;
 
 use std::collections::VecDeque;
@@ -32,6 +34,8 @@ struct Ledger {
     refund_answers: VecDeque<RefundAnswer>,
     /// The Transfers API's state (`transfers`).
     transfers: transfers::TransferLedger,
+    /// What `GET /transaction` and `GET /transfer` list (`lists`).
+    lists: lists::ListLedger,
 }
 
 /// A scripted answer to a refund request.
@@ -59,6 +63,7 @@ impl MockPaystack {
             .route("/transaction/verify/{reference}", get(verify))
             .route("/refund", post(refund))
             .merge(transfers::routes())
+            .merge(lists::routes())
             .with_state(ledger.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
