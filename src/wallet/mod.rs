@@ -4,8 +4,8 @@
 //! in person, and the steps of a withdrawal), the release of delivered
 //! orders' escrow after the hold (`release`), and what tailors read: the
 //! wallet and the statement (`statement`, `http`); payout bank accounts
-//! (`payout_accounts`), Paystack Transfers (`transfers`) and the log of what
-//! staff did (`staff_actions`). Tables: migrations m0025, m0026, m0028.
+//! (`payout_accounts`), Paystack Transfers (`transfers`), withdrawals
+//! (`payouts`) and the log of what staff did (`staff_actions`). Tables: migrations m0025, m0026, m0028.
 
 pub mod audit;
 mod error;
@@ -14,6 +14,7 @@ pub mod flows;
 pub mod http;
 pub mod ledger;
 pub mod payout_accounts;
+pub mod payouts;
 mod release;
 pub mod staff_actions;
 mod statement;
