@@ -58,3 +58,4 @@ mod users;
 mod wallet_domain;
 mod wallet_ledger;
 mod wallet_property;
+mod withdrawals;
