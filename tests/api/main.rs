@@ -38,6 +38,7 @@ mod orders;
 mod password;
 mod payments;
 mod payout_accounts;
+mod payouts_staff;
 mod paystack_mock;
 mod portfolio;
 mod process;
