@@ -125,6 +125,13 @@ pub struct ConfigArgs {
         default_value_t = 24
     )]
     pub payout_account_cooldown_hours: u64,
+    /// The smallest withdrawal a tailor may ask for, in kobo (100000 = ₦1,000).
+    #[arg(long, env = "ATELIER_PAYOUT_MINIMUM_KOBO", default_value_t = 100_000)]
+    pub payout_minimum_kobo: i64,
+    /// Seconds after a transfer Paystack accepted as `pending` before it is verified, in
+    /// case its webhook never comes.
+    #[arg(long, env = "ATELIER_PAYOUT_VERIFY_AFTER_SECS", default_value_t = 600)]
+    pub payout_verify_after_secs: u64,
     /// `redis://host:port`: fan chat events out to every instance through Redis. Unset: one process.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
@@ -228,6 +235,7 @@ pub struct Settings {
     /// None: no chat digest emails.
     pub digest: Option<DigestSettings>,
     pub payout_accounts: PayoutAccountSettings,
+    pub payouts: PayoutSettings,
 }
 
 #[derive(Clone, Debug)]
@@ -277,6 +285,39 @@ impl WalletSettings {
 impl Default for WalletSettings {
     fn default() -> Self {
         Self::new(1000, Duration::from_secs(3 * 24 * 3600))
+    }
+}
+
+/// Withdrawals (`wallet::payouts`).
+#[derive(Clone, Copy, Debug)]
+pub struct PayoutSettings {
+    /// The smallest withdrawal, in kobo.
+    pub minimum_kobo: i64,
+    /// A transfer Paystack accepted as `pending` is verified after this
+    /// long if no webhook settled it first (and again as long as it stays
+    /// pending).
+    pub verify_after: Duration,
+    /// The first wait before verifying a transfer whose outcome is unknown;
+    /// it doubles per try, up to `verify_tries` tries.
+    pub verify_soon: Duration,
+    /// Tries of verify that find nothing (or no answer) before the payout is
+    /// left `unconfirmed` for staff.
+    pub verify_tries: i32,
+    /// How often a waiting payout looks again whether its tailor's transfer
+    /// in flight has settled (settling wakes it too; this is the fallback).
+    pub turn_recheck: Duration,
+}
+
+impl Default for PayoutSettings {
+    fn default() -> Self {
+        Self {
+            minimum_kobo: 100_000,
+            verify_after: Duration::from_secs(600),
+            verify_soon: Duration::from_secs(30),
+            // 30 s doubling to 20 min, 8 tries: about an hour.
+            verify_tries: 8,
+            turn_recheck: Duration::from_secs(60),
+        }
     }
 }
 
@@ -442,6 +483,13 @@ impl ConfigArgs {
                 cooldown: Duration::from_secs(
                     self.payout_account_cooldown_hours.min(24 * 365) * 3600,
                 ),
+            },
+            payouts: PayoutSettings {
+                minimum_kobo: self.payout_minimum_kobo.max(1),
+                verify_after: Duration::from_secs(
+                    self.payout_verify_after_secs.clamp(1, 24 * 3600),
+                ),
+                ..PayoutSettings::default()
             },
             wallet: WalletSettings::new(
                 self.platform_fee_bps,

@@ -67,7 +67,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::wallet::http::routes())
         .merge(crate::jobs::http::routes())
         .merge(crate::wallet::payout_accounts::http::routes())
-        .merge(crate::wallet::staff::http::routes());
+        .merge(crate::wallet::staff::http::routes())
+        .merge(crate::wallet::payouts::http::routes());
     // After the merge: the answers of the shared extractors and middleware
     // are documented once here, for every operation that can give them.
     shared_responses::document(router.get_openapi_mut());

@@ -88,9 +88,21 @@ impl Application {
             outbox.clone(),
             settings.payout_accounts.clone(),
         ));
+        let payouts = crate::wallet::payouts::PayoutService::new(
+            db.clone(),
+            paystack
+                .clone()
+                .map(crate::wallet::transfers::Transfers::new),
+            settings.payouts,
+            jobs.clone(),
+        );
+        payouts.serve();
         let store = Arc::new(
             StoreService::new(db.clone(), paystack, payments).with_wallet(settings.wallet),
         );
+        store.register_transfer_events(Arc::new(crate::wallet::payouts::PayoutEvents(
+            payouts.clone(),
+        )));
         store.schedule_expiry(&jobs);
         store.serve_refunds(&jobs);
         let chat =
@@ -157,6 +169,7 @@ impl Application {
             fittings,
             notifications,
             payout_accounts,
+            payouts,
             wallet,
         };
         let router = router(state, &settings);

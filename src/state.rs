@@ -31,6 +31,7 @@ pub struct AppState {
     pub jobs: Arc<JobQueue>,
     pub notifications: Arc<NotificationService>,
     pub payout_accounts: Arc<PayoutAccountService>,
+    pub payouts: Arc<crate::wallet::payouts::PayoutService>,
     pub wallet: Arc<WalletService>,
     pub metrics: PrometheusHandle,
 }

@@ -29,7 +29,7 @@ pub use error::StoreError;
 pub use orders::{
     OrderEventView, OrderItemView, OrderPage, OrderView, Party, PaymentView, Status, order_lines,
 };
-pub use payment_owners::{PaymentOwner, PaymentPage, record_payment};
+pub use payment_owners::{PaymentOwner, PaymentPage, TransferEvents, record_payment};
 pub use payments::PaymentInfo;
 pub use paystack::{ListPage, Listed, Paystack, ProviderError};
 pub use products::{ProductInput, VariantInput};
@@ -72,6 +72,8 @@ pub struct StoreService {
     wallet: crate::config::WalletSettings,
     /// Who settles payments that are not a checkout's, by purpose.
     payment_owners: std::sync::RwLock<HashMap<&'static str, std::sync::Arc<dyn PaymentOwner>>>,
+    /// Who follows `transfer.*` webhook events (payouts).
+    transfer_events: std::sync::RwLock<Option<std::sync::Arc<dyn TransferEvents>>>,
 }
 
 struct CachedCount {
@@ -102,6 +104,7 @@ impl StoreService {
             catalog_version: AtomicU64::new(0),
             counts: Mutex::new(HashMap::new()),
             payment_owners: Default::default(),
+            transfer_events: Default::default(),
             wallet: Default::default(),
         }
     }

@@ -37,7 +37,29 @@ pub trait PaymentOwner: Send + Sync {
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
+/// Who follows `transfer.*` events (the wallet's payouts). They arrive on
+/// the one Paystack webhook, after its signature check; the owner gets the
+/// event's name and its `data` and must make replays change nothing.
+pub trait TransferEvents: Send + Sync {
+    fn transfer_event<'a>(
+        &'a self,
+        event: &'a str,
+        data: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
 impl StoreService {
+    pub fn register_transfer_events(&self, owner: Arc<dyn TransferEvents>) {
+        *self.transfer_events.write().expect("transfer events lock") = Some(owner);
+    }
+
+    pub(super) fn transfer_events(&self) -> Option<Arc<dyn TransferEvents>> {
+        self.transfer_events
+            .read()
+            .expect("transfer events lock")
+            .clone()
+    }
+
     pub fn register_payment_owner(&self, purpose: &'static str, owner: Arc<dyn PaymentOwner>) {
         self.payment_owners
             .write()

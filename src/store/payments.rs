@@ -47,7 +47,7 @@ pub struct PaymentInfo {
 #[derive(Deserialize)]
 struct WebhookEvent {
     event: String,
-    data: Option<Transaction>,
+    data: Option<serde_json::Value>,
 }
 
 impl StoreService {
@@ -114,9 +114,21 @@ impl StoreService {
                 e.to_string(),
             ))
         })?;
-        let Some(transaction) = event.data.filter(|_| event.event == "charge.success") else {
+        if event.event.starts_with("transfer.") {
+            return match (self.transfer_events(), event.data) {
+                (Some(owner), Some(data)) => owner.transfer_event(&event.event, &data).await,
+                _ => Ok(()),
+            };
+        }
+        let Some(data) = event.data.filter(|_| event.event == "charge.success") else {
             return Ok(()); // other events are acknowledged and ignored
         };
+        let transaction: Transaction = serde_json::from_value(data).map_err(|e| {
+            StoreError::Invalid(crate::validation::FieldErrors::single(
+                "data",
+                e.to_string(),
+            ))
+        })?;
         let Some(row) = payment::Entity::find()
             .filter(payment::Column::Reference.eq(transaction.reference.as_str()))
             .one(&self.db)

@@ -8,7 +8,8 @@
 //! | released (completion, or delivery + hold: `wallet::release`) | pending −X, available +(X−d), owed +d (d: the tailor's debt, up to X) |
 //! | refund queued (`store::refunds`) | pending/available/owed −share, fees −fee part, refunds +R |
 //! | money collected in person (pay on delivery, balance on collection) | owed −fee, fees +fee |
-//! | withdrawal held / paid out / returned | available → withdrawing → paid_out, or back to available |
+//! | withdrawal held / paid out / returned (`wallet::payouts`) | available → withdrawing → paid_out, or back to available |
+//! | paid payout reversed by the bank | paid_out → available |
 //!
 //! A refund of a payment that was never credited to a tailor (it arrived
 //! after its order or commission was cancelled) is clearing −R, refunds +R.
@@ -400,6 +401,32 @@ pub async fn payout_returned(
             memo: memo.into(),
             entries: vec![
                 Entry::tailor(T::Withdrawing, -amount),
+                Entry::tailor(T::Available, amount),
+            ],
+        },
+    )
+    .await
+}
+
+/// A transfer reported paid came back (Paystack's `transfer.reversed`
+/// after `transfer.success`): the money is available again. Once per payout.
+pub async fn payout_reversed(
+    conn: &impl ConnectionTrait,
+    tailor: Uuid,
+    payout_id: Uuid,
+    amount: i64,
+) -> Result<Posted, LedgerError> {
+    positive(amount)?;
+    post(
+        conn,
+        Posting {
+            kind: Kind::PayoutReturned,
+            dedup_key: format!("payout_reversed:{payout_id}"),
+            tailor_id: Some(tailor),
+            source: payout(payout_id),
+            memo: "The bank sent the payout back.".into(),
+            entries: vec![
+                Entry::tailor(T::PaidOut, -amount),
                 Entry::tailor(T::Available, amount),
             ],
         },

@@ -4,9 +4,10 @@
 //! in person, and the steps of a withdrawal), the release of delivered
 //! orders' escrow after the hold (`release`), and what tailors read: the
 //! wallet and the statement (`statement`, `http`); payout bank accounts
-//! (`payout_accounts`), Paystack Transfers (`transfers`), the log of what
-//! staff did (`staff_actions`), staff's adjustments and views (`staff`) and
-//! the daily reconciliation with Paystack (`reconcile`). Tables: migrations m0025, m0026, m0028.
+//! (`payout_accounts`), Paystack Transfers (`transfers`), withdrawals
+//! (`payouts`), the log of what staff did (`staff_actions`), staff's
+//! adjustments and views (`staff`) and the daily reconciliation with
+//! Paystack (`reconcile`). Tables: migrations m0025, m0026, m0028.
 
 pub mod audit;
 mod error;
@@ -15,6 +16,7 @@ pub mod flows;
 pub mod http;
 pub mod ledger;
 pub mod payout_accounts;
+pub mod payouts;
 pub mod reconcile;
 mod release;
 pub mod staff;

@@ -175,6 +175,13 @@ pub fn test_settings(database_url: &str, data_dir: PathBuf, smtp_url: String) ->
         wallet: atelier::config::WalletSettings::default(),
         digest: None,
         payout_accounts: Default::default(),
+        // Transfers still pending are verified soon after, not in 10 minutes.
+        payouts: atelier::config::PayoutSettings {
+            verify_after: Duration::from_secs(2),
+            verify_soon: Duration::from_millis(300),
+            turn_recheck: Duration::from_secs(5),
+            ..Default::default()
+        },
         // Tests wait for emails and pushes: look for due jobs often.
         jobs: atelier::jobs::JobSettings {
             poll_every: Duration::from_millis(50),

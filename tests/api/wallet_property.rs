@@ -6,7 +6,11 @@
 //! transaction sums to zero, cached balances and escrow equal the entries,
 //! nothing below zero).
 //!
-//! To add a flow (withdrawals, say): a variant of `Op`, a weight in
+//! Withdrawals too: asked for (within the balance or beyond it), and their
+//! transfers reported paid, failed or reversed by webhooks, in any order
+//! and more than once.
+//!
+//! To add a flow: a variant of `Op`, a weight in
 //! `OPS`, and its arm in `World::step`. `ATELIER_LEDGER_SEED` replays a run.
 
 use std::time::Duration;
@@ -18,7 +22,7 @@ use crate::both_backends;
 use crate::commissions::{accept, act, ask, pay, paystack_pays, staff};
 use crate::helpers::{Backend, TestApp, TestUser, body_of, status_and_body};
 use crate::payments::shop_with_paystack;
-use crate::paystack_mock::charge_success;
+use crate::paystack_mock::{MockPaystack, charge_success, send_transfer_webhook};
 use crate::wallet_ledger::{assert_ledger_whole, wallet};
 
 /// xorshift64*: enough randomness for a walk, with no new crate.
@@ -54,6 +58,8 @@ enum Op {
     PayAfterCancel,
     Dispute,
     Resolve,
+    Withdraw,
+    TransferEvent,
     Wait,
 }
 
@@ -69,6 +75,8 @@ const OPS: &[(Op, usize)] = &[
     (Op::PayAfterCancel, 1),
     (Op::Dispute, 2),
     (Op::Resolve, 2),
+    (Op::Withdraw, 4),
+    (Op::TransferEvent, 5),
     (Op::Wait, 1),
 ];
 
@@ -104,6 +112,7 @@ struct World {
     /// Every payment reference with its amount, for replays.
     paid: Vec<(String, i64)>,
     keys: u64,
+    paystack: MockPaystack,
 }
 
 impl World {
@@ -434,15 +443,65 @@ impl World {
                 assert_eq!(status, StatusCode::OK, "{answer}");
                 self.commissions[i].status = "resolved".into();
             }
+            Op::Withdraw => self.withdraw().await,
+            Op::TransferEvent => self.transfer_event().await,
             Op::Wait => tokio::time::sleep(Duration::from_millis(700)).await,
         }
+    }
+
+    /// A tailor withdraws part of what is available, or (one time in four)
+    /// more than it: refused, nothing moves.
+    async fn withdraw(&mut self) {
+        let t = self.rng.below(self.tailors.len());
+        let available = wallet(&self.app, &self.tailors[t]).await["available"]
+            .as_i64()
+            .unwrap();
+        let beyond = self.rng.below(4) == 0 || available < 100_000;
+        let amount = if beyond {
+            available + 100_000
+        } else {
+            100_000 + (self.rng.next() % (available - 100_000 + 1) as u64) as i64
+        };
+        let key = self.key();
+        let (status, body) =
+            crate::withdrawals::withdraw(&self.app, &self.tailors[t], &key, amount).await;
+        if beyond {
+            assert_eq!(status, StatusCode::CONFLICT, "{body}");
+            assert_eq!(body["code"], "insufficient_funds", "{body}");
+        } else {
+            assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        }
+    }
+
+    /// Paystack reports one of the transfers sent so far: paid, failed or
+    /// reversed, whatever it said before.
+    async fn transfer_event(&mut self) {
+        let sent = self.paystack.transfers();
+        let Some(transfer) = self.rng.pick(&sent) else {
+            return;
+        };
+        let reference = transfer["reference"].as_str().unwrap().to_string();
+        let amount = transfer["amount"].as_i64().unwrap();
+        let (event, status) = *self
+            .rng
+            .pick(&[
+                ("transfer.success", "success"),
+                ("transfer.success", "success"),
+                ("transfer.failed", "failed"),
+                ("transfer.reversed", "reversed"),
+            ])
+            .unwrap();
+        self.paystack.set_transfer_status(&reference, status);
+        let answer = send_transfer_webhook(&self.app, event, &reference, amount).await;
+        assert_eq!(answer, StatusCode::OK);
     }
 }
 
 async fn world(backend: Backend) -> World {
     // A short hold, so that releases by time happen during the walk.
-    let (app, _paystack) = shop_with_paystack(backend, |s| {
+    let (app, paystack) = shop_with_paystack(backend, |s| {
         s.wallet = atelier::config::WalletSettings::new(1000, Duration::from_millis(1500));
+        s.payout_accounts.cooldown = Duration::ZERO;
     })
     .await;
     let mut tailors = Vec::new();
@@ -463,6 +522,12 @@ async fn world(backend: Backend) -> World {
             .await,
         )
         .await;
+        let account =
+            json!({"bank_code": "058", "account_number": "0123456789", "account_name": "ADA OBI"});
+        let added = app
+            .post_as(&tailor.access, "/tailor/api/payout-account/", account)
+            .await;
+        assert_eq!(added.status(), StatusCode::CREATED);
         tailors.push(tailor);
         products.push(product);
     }
@@ -487,6 +552,7 @@ async fn world(backend: Backend) -> World {
         commissions: Vec::new(),
         paid: Vec::new(),
         keys: 0,
+        paystack,
     }
 }
 
@@ -514,7 +580,7 @@ both_backends! {
             for field in ["available", "pending", "withdrawing", "paid_out", "owed"] {
                 assert!(w[field].as_i64().unwrap() >= 0, "{field}: {w}");
             }
-            for kind in ["payment", "release", "refund", "fee_owed"] {
+            for kind in ["payment", "release", "refund", "fee_owed", "withdrawal", "payout", "payout_returned"] {
                 let (_, page) = crate::wallet_ledger::statement(&world.app, tailor, &format!("kind={kind}&page_size=1")).await;
                 *seen.entry(kind).or_insert(0) += page["count"].as_i64().unwrap();
             }

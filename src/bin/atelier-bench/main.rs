@@ -12,6 +12,8 @@
 //! the chat send side by side. `atelier-bench fittings` measures a busy
 //! tailor's slot listing and a booking storm. `atelier-bench statement`
 //! measures the first page of a tailor's 100,000-line statement.
+//! `atelier-bench withdraw` fires the withdrawal storm (many withdrawals per
+//! tailor at once against balances for a few) and follows the payouts.
 
 mod api;
 mod catalog;
@@ -31,6 +33,7 @@ mod stats;
 mod storm;
 mod tailors;
 mod target;
+mod withdraw;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -118,6 +121,9 @@ enum BenchCommand {
     /// A tailor's statement: seeds 100,000 ledger lines, then the first page at full concurrency.
     #[command(long_about = statement::LONG_ABOUT)]
     Statement(statement::StatementArgs),
+    /// The withdrawal storm: each tailor asks for many withdrawals at once against a balance for a few.
+    #[command(long_about = withdraw::LONG_ABOUT)]
+    Withdraw(withdraw::WithdrawArgs),
     /// The hot paths side by side: the HTTP stack's ceiling, users/me, users/detail, chat send.
     #[command(long_about = hot::LONG_ABOUT)]
     Hot(hot::HotArgs),
@@ -179,6 +185,7 @@ async fn main() -> ExitCode {
         BenchCommand::Fittings(args) => fittings::bench_fittings(args).await,
         BenchCommand::Notify(args) => notify::bench_notify(args).await,
         BenchCommand::Statement(args) => statement::bench_statement(args).await,
+        BenchCommand::Withdraw(args) => withdraw::bench_withdraw(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -50,6 +50,12 @@ pub enum Answer {
     Garbled,
     /// No answer for a minute (longer than any client waits).
     Hang,
+    /// 500, and the transfer is not kept: it never reached Paystack's
+    /// books, so verify will not find it.
+    Lost,
+    /// 200: the transfer taken, already in this status (`success`, `otp`,
+    /// `failed`...); verify reports the same.
+    Status(&'static str),
 }
 
 #[derive(Default)]
@@ -63,6 +69,16 @@ pub(super) struct TransferLedger {
     transfer_answers: VecDeque<Answer>,
     /// Verify's answer per reference; `pending` when unset.
     statuses: HashMap<String, String>,
+    /// The most transfers ever unsettled at once (not yet `success`,
+    /// `failed` or `reversed` by `set_transfer_status`) when one arrived.
+    max_unsettled: usize,
+}
+
+fn settled(status: Option<&String>) -> bool {
+    matches!(
+        status.map(String::as_str),
+        Some("success" | "failed" | "reversed")
+    )
 }
 
 type Shared = Arc<Mutex<Ledger>>;
@@ -111,6 +127,24 @@ impl MockPaystack {
         ledger.transfers.transfer_answers.extend(answers);
     }
 
+    /// The most transfers unsettled at once when one arrived (see
+    /// `set_transfer_status`).
+    pub fn max_unsettled_transfers(&self) -> usize {
+        self.ledger.lock().unwrap().transfers.max_unsettled
+    }
+
+    /// References of transfers received and not settled yet.
+    pub fn unsettled_transfers(&self) -> Vec<String> {
+        let ledger = self.ledger.lock().unwrap();
+        let t = &ledger.transfers;
+        t.transfers
+            .iter()
+            .filter_map(|b| b["reference"].as_str())
+            .filter(|r| !settled(t.statuses.get(*r)))
+            .map(str::to_string)
+            .collect()
+    }
+
     /// What verify reports for `reference` from now on (`success`, `failed`, ...).
     pub fn set_transfer_status(&self, reference: &str, status: &str) {
         let mut ledger = self.ledger.lock().unwrap();
@@ -138,6 +172,8 @@ fn ok(message: &str, data: Value) -> (StatusCode, String) {
 /// The scripted answer, if any, as a response (`Hang` waits first).
 async fn scripted(answer: Option<Answer>, refusal: &str) -> Option<(StatusCode, String)> {
     Some(match answer? {
+        Answer::Status(_) => return None,
+        Answer::Lost => refused(StatusCode::INTERNAL_SERVER_ERROR, "An error occurred"),
         Answer::Refused => refused(StatusCode::BAD_REQUEST, refusal),
         Answer::ServerError => refused(StatusCode::INTERNAL_SERVER_ERROR, "An error occurred"),
         Answer::Garbled => (StatusCode::OK, "<html>upstream reset</html>".into()),
@@ -303,10 +339,28 @@ async fn transfer(
         if reused {
             return refused(StatusCode::BAD_REQUEST, "Duplicate Transfer Reference");
         }
+        let answer = ledger.transfers.transfer_answers.pop_front();
+        if matches!(answer, Some(Answer::Lost)) {
+            return refused(StatusCode::INTERNAL_SERVER_ERROR, "An error occurred");
+        }
         ledger.transfers.transfers.push(body.clone());
-        let id = ledger.transfers.transfers.len();
-        (ledger.transfers.transfer_answers.pop_front(), id)
+        let reference = body["reference"].as_str().unwrap_or_default().to_string();
+        if let Some(Answer::Status(status)) = answer {
+            ledger.transfers.statuses.insert(reference, status.into());
+        }
+        let t = &mut ledger.transfers;
+        let unsettled = t
+            .transfers
+            .iter()
+            .filter(|b| !settled(b["reference"].as_str().and_then(|r| t.statuses.get(r))))
+            .count();
+        t.max_unsettled = t.max_unsettled.max(unsettled);
+        let id = t.transfers.len();
+        (answer, id)
     };
+    if let Some(Answer::Status(status)) = answer {
+        return ok("Transfer has been queued", transfer_json(&body, status, id));
+    }
     let refusal = "Your balance is not enough to fulfil this request";
     if let Some(response) = scripted(answer, refusal).await {
         return response;
