@@ -5,6 +5,7 @@
 //! orders' escrow after the hold (`release`), and what tailors read: the
 //! wallet and the statement (`statement`, `http`). Tables: migration m0025.
 
+mod accounts;
 pub mod audit;
 mod error;
 pub mod fees;
