@@ -9,6 +9,7 @@
 //! adjustments and views (`staff`) and the daily reconciliation with
 //! Paystack (`reconcile`). Tables: migrations m0025, m0026, m0028.
 
+mod accounts;
 pub mod audit;
 mod error;
 pub mod fees;

@@ -2,16 +2,17 @@
 //! releases) and the statement (one line per ledger transaction naming the
 //! tailor, newest first, or as CSV oldest first).
 //!
-//! The statement's first page costs three indexed reads whatever its
-//! length: the balance row (its count), one range of the statement index
-//! and the entries of the page's lines.
-
-use std::collections::HashMap;
+//! The statement's first page is one statement whatever its length: one
+//! range of the statement index, the page's entries summed per line by the
+//! database, and the count from the balance row. Rows are what cost on
+//! SQLite (each crosses from the connection's thread on its own), so the
+//! page comes back as its 20 lines, not as their 60-odd entries.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
+use sea_orm::sea_query::{Alias, Expr, Order, Query, SimpleExpr, SubQueryStatement};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -19,7 +20,9 @@ use uuid::Uuid;
 
 use super::ledger::{KINDS, Kind, balances};
 use super::{WalletError, WalletService};
-use crate::storage::entities::{ledger_entry, ledger_transaction, user, wallet_escrow};
+use crate::storage::entities::{
+    ledger_entry, ledger_transaction, user, wallet_balance, wallet_escrow,
+};
 use crate::validation::FieldErrors;
 
 /// Releases shown in the wallet, of each sort (dated, undated).
@@ -254,26 +257,41 @@ impl WalletService {
     ) -> Result<Option<StatementPage>, WalletError> {
         ensure_tailor(me)?;
         let filters = Filters::parse(filters)?;
-        let select = filters.select(me.id);
-        // Unfiltered, the count is the balance row's: no count of 100,000 lines.
-        let count = if filters.is_empty() {
-            balances(&self.db, me.id).await?.lines.max(0) as u64
-        } else {
-            select.clone().count(&self.db).await?
+        use ledger_transaction::Column as C;
+        let newest_first = |select: Select<ledger_transaction::Entity>| {
+            select.order_by_desc(C::CreatedAt).order_by_desc(C::Id)
         };
-        let Some(offset) = crate::storage::page_offset(page, page_size, count) else {
+        if !filters.is_empty() {
+            let count = filters.select(me.id).count(&self.db).await?;
+            let Some(offset) = crate::storage::page_offset(page, page_size, count) else {
+                return Ok(None);
+            };
+            let ids = newest_first(filters.select(me.id))
+                .offset(offset)
+                .limit(page_size);
+            let rows = self.line_rows(ids, Order::Desc, None).await?;
+            return Ok(Some(StatementPage {
+                count,
+                lines: rows.into_iter().map(LineRow::into_line).collect(),
+            }));
+        }
+        // Unfiltered, the count is the balance row's, read in the same
+        // statement as the page (one snapshot): no count of 100,000 lines.
+        let Some(offset) = page.checked_sub(1).and_then(|p| p.checked_mul(page_size)) else {
             return Ok(None);
         };
-        use ledger_transaction::Column as C;
-        let rows = select
-            .order_by_desc(C::CreatedAt)
-            .order_by_desc(C::Id)
+        let ids = newest_first(filters.select(me.id))
             .offset(offset)
-            .limit(page_size)
-            .all(&self.db)
-            .await?;
-        let lines = self.lines(rows).await?;
-        Ok(Some(StatementPage { count, lines }))
+            .limit(page_size);
+        let rows = self.line_rows(ids, Order::Desc, Some(me.id)).await?;
+        let count = rows.first().and_then(|r| r.total).unwrap_or(0).max(0) as u64;
+        if crate::storage::page_offset(page, page_size, count).is_none() {
+            return Ok(None);
+        }
+        Ok(Some(StatementPage {
+            count,
+            lines: rows.into_iter().map(LineRow::into_line).collect(),
+        }))
     }
 
     /// The statement of a date range as CSV, oldest first.
@@ -299,16 +317,15 @@ impl WalletService {
                         .add(Condition::all().add(C::CreatedAt.eq(at)).add(C::Id.gt(id))),
                 );
             }
-            let rows = select
+            let ids = select
                 .order_by_asc(C::CreatedAt)
                 .order_by_asc(C::Id)
-                .limit(CSV_CHUNK)
-                .all(&self.db)
-                .await?;
+                .limit(CSV_CHUNK);
+            let rows = self.line_rows(ids, Order::Asc, None).await?;
             let full = rows.len() as u64 == CSV_CHUNK;
             after = rows.last().map(|r| (r.created_at, r.id));
-            for line in self.lines(rows).await? {
-                csv_row(&mut out, &line);
+            for row in rows {
+                csv_row(&mut out, &row.into_line());
             }
             if !full {
                 return Ok(out);
@@ -316,26 +333,117 @@ impl WalletService {
         }
     }
 
-    async fn lines(
+    /// The lines of the transactions `ids` selects, in its order, each with
+    /// its entries summed per account by the database; with the tailor's
+    /// line count on every row when `total_of` names them.
+    async fn line_rows(
         &self,
-        rows: Vec<ledger_transaction::Model>,
-    ) -> Result<Vec<StatementLine>, WalletError> {
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut entries: HashMap<Uuid, Vec<ledger_entry::Model>> = HashMap::new();
-        for entry in ledger_entry::Entity::find()
-            .filter(ledger_entry::Column::TransactionId.is_in(ids))
-            .all(&self.db)
-            .await?
-        {
-            entries.entry(entry.transaction_id).or_default().push(entry);
+        ids: Select<ledger_transaction::Entity>,
+        order: Order,
+        total_of: Option<uuid::Uuid>,
+    ) -> Result<Vec<LineRow>, WalletError> {
+        use ledger_entry::Column as E;
+        use ledger_transaction::Column as T;
+        let ids = ids.select_only().column(T::Id).into_query();
+        let mut query = Query::select();
+        query
+            .columns([
+                (ledger_transaction::Entity, T::Id),
+                (ledger_transaction::Entity, T::Kind),
+                (ledger_transaction::Entity, T::SourceKind),
+                (ledger_transaction::Entity, T::SourceId),
+                (ledger_transaction::Entity, T::Memo),
+                (ledger_transaction::Entity, T::CreatedAt),
+            ])
+            .from(ledger_transaction::Entity)
+            .inner_join(
+                ledger_entry::Entity,
+                Expr::col((ledger_entry::Entity, E::TransactionId))
+                    .equals((ledger_transaction::Entity, T::Id)),
+            )
+            .and_where(Expr::col((ledger_transaction::Entity, T::Id)).in_subquery(ids))
+            .group_by_col((ledger_transaction::Entity, T::Id))
+            .order_by((ledger_transaction::Entity, T::CreatedAt), order.clone())
+            .order_by((ledger_transaction::Entity, T::Id), order);
+        for (name, condition) in [
+            ("amount", "amount_kobo > 0"),
+            ("fee", "account = 'fees'"),
+            ("net", "tailor_id IS NOT NULL"),
+            ("pending", "account = 'pending'"),
+            ("available", "account = 'available'"),
+            ("withdrawing", "account = 'withdrawing'"),
+            ("paid_out", "account = 'paid_out'"),
+            ("owed", "account = 'owed'"),
+        ] {
+            // Static SQL: the account names are ours, never the caller's.
+            let sum = format!(
+                "CAST(COALESCE(SUM(CASE WHEN ledger_entries.{condition} \
+                 THEN ledger_entries.amount_kobo ELSE 0 END), 0) AS BIGINT)"
+            );
+            query.expr_as(Expr::cust(sum), Alias::new(name));
         }
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let entries = entries.remove(&row.id).unwrap_or_default();
-                line(row, &entries)
-            })
-            .collect())
+        if let Some(tailor) = total_of {
+            let lines = Query::select()
+                .column(wallet_balance::Column::Lines)
+                .from(wallet_balance::Entity)
+                .and_where(wallet_balance::Column::TailorId.eq(tailor))
+                .to_owned();
+            query.expr_as(
+                SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(lines))),
+                Alias::new("total"),
+            );
+        } else {
+            query.expr_as(Expr::cust("CAST(NULL AS BIGINT)"), Alias::new("total"));
+        }
+        let statement = self.db.get_database_backend().build(&query);
+        Ok(LineRow::find_by_statement(statement).all(&self.db).await?)
+    }
+}
+
+/// One statement line as the database sums it.
+#[derive(Debug, FromQueryResult)]
+struct LineRow {
+    id: uuid::Uuid,
+    kind: String,
+    source_kind: String,
+    source_id: uuid::Uuid,
+    memo: String,
+    created_at: DateTime<Utc>,
+    amount: i64,
+    fee: i64,
+    net: i64,
+    pending: i64,
+    available: i64,
+    withdrawing: i64,
+    paid_out: i64,
+    /// The balance's change: the debt moves the other way.
+    owed: i64,
+    total: Option<i64>,
+}
+
+impl LineRow {
+    fn into_line(self) -> StatementLine {
+        let (order_id, commission_id) = ids_of(&self.source_kind, self.source_id);
+        StatementLine {
+            id: self.id,
+            kind: self.kind,
+            source_kind: self.source_kind,
+            source_id: self.source_id,
+            order_id,
+            commission_id,
+            memo: self.memo,
+            amount: self.amount,
+            fee: self.fee,
+            net: self.net,
+            effect: BalanceEffect {
+                pending: self.pending,
+                available: self.available,
+                withdrawing: self.withdrawing,
+                paid_out: self.paid_out,
+                owed: -self.owed,
+            },
+            created_at: self.created_at,
+        }
     }
 }
 
@@ -344,44 +452,6 @@ fn ids_of(source_kind: &str, id: Uuid) -> (Option<Uuid>, Option<Uuid>) {
         "order" => (Some(id), None),
         "commission" => (None, Some(id)),
         _ => (None, None),
-    }
-}
-
-fn line(row: ledger_transaction::Model, entries: &[ledger_entry::Model]) -> StatementLine {
-    let mut effect = BalanceEffect::default();
-    let (mut amount, mut fee, mut net) = (0, 0, 0);
-    for e in entries {
-        if e.amount_kobo > 0 {
-            amount += e.amount_kobo;
-        }
-        if e.tailor_id.is_some() {
-            net += e.amount_kobo;
-        }
-        match e.account.as_str() {
-            "pending" => effect.pending += e.amount_kobo,
-            "available" => effect.available += e.amount_kobo,
-            "withdrawing" => effect.withdrawing += e.amount_kobo,
-            "paid_out" => effect.paid_out += e.amount_kobo,
-            // A debt: it grows as the balance goes down.
-            "owed" => effect.owed -= e.amount_kobo,
-            "fees" => fee += e.amount_kobo,
-            _ => {}
-        }
-    }
-    let (order_id, commission_id) = ids_of(&row.source_kind, row.source_id);
-    StatementLine {
-        id: row.id,
-        kind: row.kind,
-        source_kind: row.source_kind,
-        source_id: row.source_id,
-        order_id,
-        commission_id,
-        memo: row.memo,
-        amount,
-        fee,
-        net,
-        effect,
-        created_at: row.created_at,
     }
 }
 

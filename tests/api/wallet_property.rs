@@ -11,7 +11,8 @@
 //! and more than once.
 //!
 //! To add a flow: a variant of `Op`, a weight in
-//! `OPS`, and its arm in `World::step`. `ATELIER_LEDGER_SEED` replays a run.
+//! `OPS`, and its arm in `World::step`. `ATELIER_LEDGER_SEED` replays a run;
+//! `ATELIER_LEDGER_WALK_DEBUG=1` prints the orders and commissions after each step.
 
 use std::time::Duration;
 
@@ -566,7 +567,7 @@ both_backends! {
             let op = OPS.iter().find(|(_, w)| if pick < *w { true } else { pick -= w; false }).unwrap().0;
             world.step(op).await;
             walked.push(op);
-            if std::env::var("LEDGER_WALK_DEBUG").is_ok() {
+            if std::env::var("ATELIER_LEDGER_WALK_DEBUG").is_ok() {
                 let c: Vec<String> = world.commissions.iter().map(|c| c.status.clone()).collect();
                 let o: Vec<&str> = world.orders.iter().map(|o| o.status).collect();
                 eprintln!("{op:?}: orders {o:?} commissions {c:?}");
