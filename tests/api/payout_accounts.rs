@@ -138,7 +138,7 @@ both_backends! {
         let bare = TestApp::spawn(backend).await;
         let bola = tailor(&bare, "bola").await;
         let (status, body) = status_and_body(bare.get_as(&bola.access, "/tailor/api/banks/").await).await;
-        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(status, StatusCode::CONFLICT);
         assert_eq!(body["code"], "payouts_unavailable", "{body}");
     }
 

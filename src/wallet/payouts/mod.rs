@@ -54,7 +54,10 @@ pub enum PayoutError {
     NotFound,
     #[error("{0}: {1}")]
     Conflict(&'static str, String),
-    /// Paystack is not configured, or did not answer a staff question.
+    /// The server has no Paystack key.
+    #[error("payouts are not configured")]
+    NotConfigured,
+    /// Paystack did not answer a staff question.
     #[error("{0}")]
     Provider(String),
     #[error(transparent)]

@@ -132,10 +132,7 @@ impl PayoutService {
         if row.status != Status::Unconfirmed.as_str() {
             return Err(conflict(&row, "Only an unconfirmed payout is sent again"));
         }
-        let transfers = self
-            .transfers
-            .as_ref()
-            .ok_or_else(|| PayoutError::Provider("Paystack is not configured.".into()))?;
+        let transfers = self.transfers.as_ref().ok_or(PayoutError::NotConfigured)?;
         match transfers.verify_transfer(&row.reference).await {
             Err(failure) if failure.is_not_found() => {}
             Ok(transfer) => {

@@ -50,9 +50,7 @@ impl PayoutService {
             .into());
         }
         if self.transfers.is_none() {
-            return Err(PayoutError::Provider(
-                "Withdrawals are not available right now.".into(),
-            ));
+            return Err(PayoutError::NotConfigured);
         }
         let now = Utc::now();
         // Read before the transaction, whose first statement must be a write

@@ -44,8 +44,10 @@ impl From<PayoutAccountError> for ApiError {
             PayoutAccountError::Conflict(code, detail) => {
                 ApiError::new(StatusCode::CONFLICT, code, detail)
             }
+            // As checkout's `payments_unavailable`: the server's setup, not
+            // a passing failure, so not a 5xx.
             PayoutAccountError::NotConfigured => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+                StatusCode::CONFLICT,
                 "payouts_unavailable",
                 "Payouts are not set up on this server yet (no payment provider).",
             ),
@@ -175,7 +177,8 @@ impl From<PayoutAccountView> for PayoutAccountBody {
     responses(
         (status = 200, description = "Banks by name", body = [BankBody]),
         (status = 403, description = "`permission_denied`: not a tailor", body = ErrorBody),
-        (status = 503, description = "`payouts_unavailable` (no Paystack key) or `payment_provider_unavailable` (Paystack down and no list cached)", body = ErrorBody)))]
+        (status = 409, description = "`payouts_unavailable`: no Paystack key on this server", body = ErrorBody),
+        (status = 503, description = "`payment_provider_unavailable`: Paystack down and no list cached", body = ErrorBody)))]
 async fn banks(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
@@ -201,7 +204,8 @@ async fn banks(
         (status = 400, description = "Missing or malformed fields, an unknown `bank_code`, or `account_number`: no such account at the bank", body = BadRequest),
         (status = 403, description = "`permission_denied`: not a tailor", body = ErrorBody),
         (status = 429, description = "Too many lookups; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "`payouts_unavailable` or `payment_provider_unavailable`", body = ErrorBody)))]
+        (status = 409, description = "`payouts_unavailable`: no Paystack key on this server", body = ErrorBody),
+        (status = 503, description = "`payment_provider_unavailable`", body = ErrorBody)))]
 async fn resolve(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
@@ -239,9 +243,9 @@ async fn read_account(
         (status = 201, description = "Added", body = PayoutAccountBody),
         (status = 400, description = "Missing or malformed fields, an unknown bank or account, or `account_name` not the bank's", body = BadRequest),
         (status = 403, description = "`permission_denied`: not a tailor", body = ErrorBody),
-        (status = 409, description = "`payout_account_exists`: change it instead", body = ErrorBody),
+        (status = 409, description = "`payout_account_exists`: change it instead; `payouts_unavailable`: no Paystack key on this server", body = ErrorBody),
         (status = 429, description = "Too many lookups; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "`payouts_unavailable` or `payment_provider_unavailable`; nothing saved", body = ErrorBody)))]
+        (status = 503, description = "`payment_provider_unavailable`; nothing saved", body = ErrorBody)))]
 async fn add_account(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
@@ -267,7 +271,8 @@ async fn add_account(
         (status = 403, description = "`permission_denied`: not a tailor", body = ErrorBody),
         (status = 404, description = "`no_payout_account`: add one first", body = ErrorBody),
         (status = 429, description = "Too many tries or lookups; see `Retry-After`", body = ErrorBody),
-        (status = 503, description = "`payouts_unavailable` or `payment_provider_unavailable`; nothing changed, the code still works", body = ErrorBody)))]
+        (status = 409, description = "`payouts_unavailable`: no Paystack key on this server", body = ErrorBody),
+        (status = 503, description = "`payment_provider_unavailable`; nothing changed, the code still works", body = ErrorBody)))]
 async fn change_account(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,

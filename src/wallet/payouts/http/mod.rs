@@ -40,6 +40,13 @@ impl From<PayoutError> for ApiError {
             PayoutError::Conflict(code, detail) => {
                 ApiError::new(StatusCode::CONFLICT, code, detail)
             }
+            // As checkout's `payments_unavailable`: the server's setup, not
+            // a passing failure, so not a 5xx.
+            PayoutError::NotConfigured => ApiError::new(
+                StatusCode::CONFLICT,
+                "payouts_unavailable",
+                "Payouts are not set up on this server yet (no payment provider).",
+            ),
             PayoutError::Provider(detail) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "payouts_unavailable",
@@ -71,9 +78,8 @@ pub struct WithdrawRequest {
         (status = 202, description = "Held and queued for sending", body = PayoutView),
         (status = 400, description = "`amount` below the minimum, or no Idempotency-Key", body = BadRequest),
         (status = 403, description = "`permission_denied`: not a tailor", body = ErrorBody),
-        (status = 409, description = "`insufficient_funds` (the message names what is available), `no_payout_account`, `payout_account_too_new` (names `usable_from`), `request_in_progress`", body = ErrorBody),
-        (status = 422, description = "`idempotency_key_reused` with another body", body = ErrorBody),
-        (status = 503, description = "`payouts_unavailable`: no payment provider configured", body = ErrorBody)))]
+        (status = 409, description = "`insufficient_funds` (the message names what is available), `no_payout_account`, `payout_account_too_new` (names `usable_from`), `request_in_progress`, `payouts_unavailable` (no payment provider configured)", body = ErrorBody),
+        (status = 422, description = "`idempotency_key_reused` with another body", body = ErrorBody)))]
 async fn withdraw(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,

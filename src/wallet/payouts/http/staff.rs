@@ -121,7 +121,7 @@ pub struct RetryRequest {
         (status = 200, description = "Queued for sending again", body = StaffPayoutView),
         (status = 403, description = "`permission_denied`: staff only", body = ErrorBody),
         (status = 404, description = "No such payout", body = ErrorBody),
-        (status = 409, description = "`invalid_state` (not unconfirmed), `transfer_exists` (Paystack has it: close it instead), `payout_changed`", body = ErrorBody),
+        (status = 409, description = "`invalid_state` (not unconfirmed), `transfer_exists` (Paystack has it: close it instead), `payout_changed`, `payouts_unavailable` (no Paystack key)", body = ErrorBody),
         (status = 503, description = "`payouts_unavailable`: Paystack could not be asked", body = ErrorBody)))]
 async fn retry(
     State(state): State<AppState>,
