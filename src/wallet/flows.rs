@@ -338,22 +338,14 @@ pub async fn hold_for_payout(
     payout_id: Uuid,
     amount: i64,
 ) -> Result<Posted, LedgerError> {
-    positive(amount)?;
-    post(
-        conn,
-        Posting {
-            kind: Kind::Withdrawal,
-            dedup_key: format!("withdrawal:{payout_id}"),
-            tailor_id: Some(tailor),
-            source: payout(payout_id),
-            memo: "Withdrawal to your bank account.".into(),
-            entries: vec![
-                Entry::tailor(T::Available, -amount),
-                Entry::tailor(T::Withdrawing, amount),
-            ],
-        },
-    )
-    .await
+    let step = PayoutStep {
+        kind: Kind::Withdrawal,
+        key: "withdrawal",
+        from: T::Available,
+        to: T::Withdrawing,
+        memo: "Withdrawal to your bank account.",
+    };
+    step.post(conn, tailor, payout_id, amount).await
 }
 
 /// The transfer of a held payout went through.
@@ -363,22 +355,14 @@ pub async fn payout_sent(
     payout_id: Uuid,
     amount: i64,
 ) -> Result<Posted, LedgerError> {
-    positive(amount)?;
-    post(
-        conn,
-        Posting {
-            kind: Kind::Payout,
-            dedup_key: format!("payout:{payout_id}"),
-            tailor_id: Some(tailor),
-            source: payout(payout_id),
-            memo: "Paid to your bank account.".into(),
-            entries: vec![
-                Entry::tailor(T::Withdrawing, -amount),
-                Entry::tailor(T::PaidOut, amount),
-            ],
-        },
-    )
-    .await
+    let step = PayoutStep {
+        kind: Kind::Payout,
+        key: "payout",
+        from: T::Withdrawing,
+        to: T::PaidOut,
+        memo: "Paid to your bank account.",
+    };
+    step.post(conn, tailor, payout_id, amount).await
 }
 
 /// The transfer of a held payout failed or was reversed: the money is
@@ -390,22 +374,14 @@ pub async fn payout_returned(
     amount: i64,
     memo: &str,
 ) -> Result<Posted, LedgerError> {
-    positive(amount)?;
-    post(
-        conn,
-        Posting {
-            kind: Kind::PayoutReturned,
-            dedup_key: format!("payout_returned:{payout_id}"),
-            tailor_id: Some(tailor),
-            source: payout(payout_id),
-            memo: memo.into(),
-            entries: vec![
-                Entry::tailor(T::Withdrawing, -amount),
-                Entry::tailor(T::Available, amount),
-            ],
-        },
-    )
-    .await
+    let step = PayoutStep {
+        kind: Kind::PayoutReturned,
+        key: "payout_returned",
+        from: T::Withdrawing,
+        to: T::Available,
+        memo,
+    };
+    step.post(conn, tailor, payout_id, amount).await
 }
 
 /// A transfer reported paid came back (Paystack's `transfer.reversed`
@@ -416,20 +392,50 @@ pub async fn payout_reversed(
     payout_id: Uuid,
     amount: i64,
 ) -> Result<Posted, LedgerError> {
-    positive(amount)?;
-    post(
-        conn,
-        Posting {
-            kind: Kind::PayoutReturned,
-            dedup_key: format!("payout_reversed:{payout_id}"),
-            tailor_id: Some(tailor),
-            source: payout(payout_id),
-            memo: "The bank sent the payout back.".into(),
-            entries: vec![
-                Entry::tailor(T::PaidOut, -amount),
-                Entry::tailor(T::Available, amount),
-            ],
-        },
-    )
-    .await
+    let step = PayoutStep {
+        kind: Kind::PayoutReturned,
+        key: "payout_reversed",
+        from: T::PaidOut,
+        to: T::Available,
+        memo: "The bank sent the payout back.",
+    };
+    step.post(conn, tailor, payout_id, amount).await
+}
+
+/// One step of a payout: `amount` moves between two of the tailor's
+/// accounts, once per payout and step (the dedup key is `key:payout_id`,
+/// which reconciliation reads back).
+struct PayoutStep<'a> {
+    kind: Kind,
+    key: &'static str,
+    from: T,
+    to: T,
+    memo: &'a str,
+}
+
+impl PayoutStep<'_> {
+    async fn post(
+        self,
+        conn: &impl ConnectionTrait,
+        tailor: Uuid,
+        payout_id: Uuid,
+        amount: i64,
+    ) -> Result<Posted, LedgerError> {
+        positive(amount)?;
+        post(
+            conn,
+            Posting {
+                kind: self.kind,
+                dedup_key: format!("{}:{payout_id}", self.key),
+                tailor_id: Some(tailor),
+                source: payout(payout_id),
+                memo: self.memo.into(),
+                entries: vec![
+                    Entry::tailor(self.from, -amount),
+                    Entry::tailor(self.to, amount),
+                ],
+            },
+        )
+        .await
+    }
 }
