@@ -349,6 +349,7 @@ async fn compare_transfers(
             [
                 format!("payout:{}", p.id),
                 format!("payout_returned:{}", p.id),
+                format!("payout_reversed:{}", p.id),
             ]
         })
         .collect();
@@ -398,7 +399,12 @@ async fn compare_transfers(
             ));
             continue;
         }
+        // A transfer reversed after it was paid gives the money back with
+        // its own posting (`flows::payout_reversed`), not `payout_returned`.
+        let returned_after_paid = posting == Some("payout_returned")
+            && posted.contains(&format!("payout_reversed:{}", row.id));
         if let Some(kind) = posting
+            && !returned_after_paid
             && !posted.contains(&format!("{kind}:{}", row.id))
         {
             out.push(difference(

@@ -87,6 +87,19 @@ both_backends! {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(money(&app, &ade).await, (250_000, 150_000, 0));
 
+        // Paystack still waits for the OTP: closing either way could pay
+        // twice or lose the money, so staff settle it at Paystack first.
+        for outcome in ["failed", "paid"] {
+            let (status, body) = act(&app, &root, &id, "close", json!({"outcome": outcome, "note": "x"})).await;
+            assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("transfer_in_flight")), "{body}");
+        }
+        let reference = payout["reference"].as_str().unwrap().to_string();
+        paystack.set_transfer_status(&reference, "abandoned");
+        // Paystack says it never went: not closable as paid.
+        let (status, body) = act(&app, &root, &id, "close", json!({"outcome": "paid", "note": "x"})).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("paystack_disagrees")), "{body}");
+        assert!(audit_rows(&app, "payout.close").await.is_empty());
+
         let note = "OTP never entered; abandoned in the Paystack dashboard.";
         let (status, closed) = act(&app, &root, &id, "close", json!({"outcome": "failed", "note": note})).await;
         assert_eq!(status, StatusCode::OK, "{closed}");
@@ -101,13 +114,28 @@ both_backends! {
         assert_eq!(act(&app, &root, &id, "retry", json!({})).await.0, StatusCode::CONFLICT);
         assert_eq!(audit_rows(&app, "payout.close").await.len(), 1);
 
-        // A processing one may be closed as paid.
+        // Once Paystack reports success, an unconfirmed payout is closed as
+        // paid, and only as paid.
+        paystack.answer_transfers(&[Answer::Status("otp")]);
         let (_, second) = withdraw(&app, &ade, "w-2", 100_000).await;
+        let reference = second["reference"].as_str().unwrap().to_string();
         let second = second["id"].as_str().unwrap().to_string();
-        wait_status(&app, &ade, &second, "processing").await;
+        wait_status(&app, &ade, &second, "unconfirmed").await;
+        paystack.set_transfer_status(&reference, "success");
+        let (status, body) = act(&app, &root, &second, "close", json!({"outcome": "failed", "note": "x"})).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("paystack_disagrees")), "{body}");
         let (status, closed) = act(&app, &root, &second, "close", json!({"outcome": "paid", "note": "Seen in the bank statement."})).await;
         assert_eq!((status, closed["status"].as_str()), (StatusCode::OK, Some("paid")), "{closed}");
         assert_eq!(money(&app, &ade).await, (300_000, 0, 100_000));
+
+        // A processing payout is Paystack's to settle (webhook or verify),
+        // never staff's.
+        paystack.answer_transfers(&[Answer::Status("pending")]);
+        let (_, third) = withdraw(&app, &ade, "w-3", 100_000).await;
+        let third = third["id"].as_str().unwrap().to_string();
+        wait_status(&app, &ade, &third, "processing").await;
+        let (status, body) = act(&app, &root, &third, "close", json!({"outcome": "failed", "note": "x"})).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("invalid_state")), "{body}");
         assert_ledger_whole(&app).await;
     }
 

@@ -69,6 +69,14 @@ async fn payout(app: &TestApp, tailor: &TestUser, amount: i64, status: &str) -> 
                 .await
                 .unwrap();
         }
+        // Paid, then the bank sent it back (`transfer.reversed` after
+        // `transfer.success`).
+        "reversed_after_paid" => {
+            flows::payout_sent(&txn, tailor, id, amount).await.unwrap();
+            flows::payout_reversed(&txn, tailor, id, amount)
+                .await
+                .unwrap();
+        }
         _ => {}
     }
     let now = Utc::now();
@@ -77,7 +85,7 @@ async fn payout(app: &TestApp, tailor: &TestUser, amount: i64, status: &str) -> 
         tailor_id: Set(tailor),
         amount_kobo: Set(amount),
         currency: Set("NGN".into()),
-        status: Set(status.into()),
+        status: Set(status.trim_end_matches("_after_paid").into()),
         reference: Set(reference.clone()),
         payout_account_id: Set(Uuid::now_v7()),
         recipient_code: Set("RCP_mock".into()),
@@ -127,6 +135,7 @@ both_backends! {
         let sent = payout(&app, &tailor, 50_000, "paid").await;
         let bounced = payout(&app, &tailor, 20_000, "failed").await;
         let waiting = payout(&app, &tailor, 10_000, "processing").await;
+        let came_back = payout(&app, &tailor, 15_000, "reversed_after_paid").await;
         paystack.seed_charge(&first, 3_000_000, "success");
         paystack.seed_charge(&second, 1_500_000, "success");
         // Abandoned at the payment page: no money moved, nothing to match.
@@ -134,12 +143,13 @@ both_backends! {
         paystack.seed_transfer(&sent, 50_000, "success");
         paystack.seed_transfer(&bounced, 20_000, "failed");
         paystack.seed_transfer(&waiting, 10_000, "pending");
+        paystack.seed_transfer(&came_back, 15_000, "reversed");
         paystack.list_pages_of(2);
 
         let run = reconcile(&app, &paystack.url, Some(SECRET));
         assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
         let summary = run.stdout.lines().last().unwrap();
-        assert!(summary.contains("3 charges and 3 transfers") && summary.contains("0 differences")
+        assert!(summary.contains("3 charges and 4 transfers") && summary.contains("0 differences")
             && summary.ends_with("OK"), "{}", run.stdout);
         assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
         let pages = paystack.list_requests();

@@ -19,6 +19,7 @@ use crate::storage::entities::{payout, user};
 use crate::storage::page_offset;
 use crate::validation::FieldErrors;
 use crate::wallet::staff_actions::{StaffAction, record};
+use crate::wallet::transfers::TransferState;
 
 /// Filters of the staff list.
 #[derive(Debug, Default, Clone)]
@@ -187,8 +188,54 @@ impl PayoutService {
         Ok(staff_view(self.find(id).await?))
     }
 
-    /// Settles an unconfirmed or processing payout by hand: `paid` (the
-    /// money left) or `failed` (it is available to the tailor again).
+    /// Whether Paystack, asked now, reports the outcome staff want to
+    /// record: `paid` needs its `success`; `failed` needs a failed,
+    /// reversed or abandoned transfer, or none at all (the money never
+    /// left). A transfer still on its way (or waiting for an OTP) is
+    /// settled by Paystack first.
+    async fn paystack_agrees(&self, row: &payout::Model, event: Event) -> Result<(), PayoutError> {
+        let transfers = self.transfers.as_ref().ok_or(PayoutError::NotConfigured)?;
+        let reported = match transfers.verify_transfer(&row.reference).await {
+            Ok(transfer) => match transfer.state() {
+                TransferState::Succeeded => Event::Succeeded,
+                TransferState::Failed => Event::Failed,
+                TransferState::InFlight | TransferState::NeedsOtp => {
+                    return Err(PayoutError::Conflict(
+                        "transfer_in_flight",
+                        format!(
+                            "Paystack still has this transfer as {}: finish or cancel it in the Paystack dashboard, then close the payout.",
+                            transfer.status
+                        ),
+                    ));
+                }
+            },
+            Err(failure) if failure.is_not_found() => Event::Failed,
+            Err(failure) => {
+                return Err(PayoutError::Provider(format!(
+                    "Could not ask Paystack: {failure}"
+                )));
+            }
+        };
+        if reported != event {
+            let said = if reported == Event::Succeeded {
+                "paid"
+            } else {
+                "not paid"
+            };
+            return Err(PayoutError::Conflict(
+                "paystack_disagrees",
+                format!("Paystack reports this transfer as {said}: close it with that outcome."),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Settles an unconfirmed payout by hand: `paid` (the money left) or
+    /// `failed` (it is available to the tailor again), and only the outcome
+    /// Paystack itself reports when asked now. Closing on a person's word
+    /// alone could pay twice: a transfer closed `failed` while Paystack
+    /// still holds it would go through later, after the tailor withdrew the
+    /// same money again.
     pub async fn staff_close(
         &self,
         me: &user::Model,
@@ -219,12 +266,10 @@ impl PayoutService {
         errors.into_result()?;
         let (event, note) = (event.expect("checked"), note.expect("checked").to_string());
         let row = self.find(id).await?;
-        if !matches!(row.status.as_str(), "processing" | "unconfirmed") {
-            return Err(conflict(
-                &row,
-                "Only a processing or unconfirmed payout is closed",
-            ));
+        if row.status != Status::Unconfirmed.as_str() {
+            return Err(conflict(&row, "Only an unconfirmed payout is closed"));
         }
+        self.paystack_agrees(&row, event).await?;
         {
             let _turn = self.writes.enter().await;
             let txn = self.db.begin().await?;

@@ -145,8 +145,10 @@ pub struct CloseRequest {
     pub note: Option<String>,
 }
 
-/// Settle a `processing` or `unconfirmed` payout by hand (staff), with the
-/// matching ledger entries. Writes `payout.close` in the audit log.
+/// Settle an `unconfirmed` payout by hand (staff), with the matching ledger
+/// entries, once Paystack asked now reports that outcome (`paid`: its
+/// transfer succeeded; `failed`: it failed, was reversed or abandoned, or
+/// Paystack has none). Writes `payout.close` in the audit log.
 #[utoipa::path(post, path = "/staff/api/payouts/{payout_id}/close", tag = TAG,
     request_body = CloseRequest,
     params(("payout_id" = Uuid, Path, description = "Payout id")), security(("bearer" = [])),
@@ -155,7 +157,8 @@ pub struct CloseRequest {
         (status = 400, description = "A bad `outcome` or no `note`", body = BadRequest),
         (status = 403, description = "`permission_denied`: staff only", body = ErrorBody),
         (status = 404, description = "No such payout", body = ErrorBody),
-        (status = 409, description = "`invalid_state`: settled already or not sent; `payout_changed`", body = ErrorBody)))]
+        (status = 409, description = "`invalid_state`: not unconfirmed; `paystack_disagrees`: Paystack reports the other outcome; `transfer_in_flight`: Paystack still holds it (pending or waiting for an OTP); `payout_changed`; `payouts_unavailable` (no Paystack key)", body = ErrorBody),
+        (status = 503, description = "`payouts_unavailable`: Paystack could not be asked", body = ErrorBody)))]
 async fn close(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
