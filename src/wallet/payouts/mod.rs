@@ -25,7 +25,7 @@ pub use staff::{PayoutFilters, StaffClose};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, PaginatorTrait, QueryOrder, QuerySelect, Select};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -35,7 +35,7 @@ use super::transfers::Transfers;
 use crate::config::PayoutSettings;
 use crate::jobs::JobQueue;
 use crate::storage::entities::payout;
-use crate::storage::{StorageError, WriteGate};
+use crate::storage::{StorageError, WriteGate, page_offset};
 use crate::validation::FieldErrors;
 
 /// Our transfer reference for a payout: `atlpo_` and the id's 32 hex
@@ -131,9 +131,37 @@ pub struct PayoutPage<T> {
     pub results: Vec<T>,
 }
 
+impl PayoutService {
+    /// One page of `query`'s payouts, newest first, each as `to_view` shows
+    /// it (the tailor's view or staff's); None past the last page.
+    async fn page_of<V>(
+        &self,
+        query: Select<payout::Entity>,
+        page: u64,
+        page_size: u64,
+        to_view: impl Fn(payout::Model) -> V,
+    ) -> Result<Option<PayoutPage<V>>, PayoutError> {
+        let count = query.clone().count(&self.db).await?;
+        let Some(offset) = page_offset(page, page_size, count) else {
+            return Ok(None);
+        };
+        let rows = query
+            .order_by_desc(payout::Column::CreatedAt)
+            .order_by_desc(payout::Column::Id)
+            .offset(offset)
+            .limit(page_size)
+            .all(&self.db)
+            .await?;
+        Ok(Some(PayoutPage {
+            count,
+            results: rows.into_iter().map(to_view).collect(),
+        }))
+    }
+}
+
 pub struct PayoutService {
     db: DatabaseConnection,
-    /// None without a Paystack key: withdrawals are refused (503) and no
+    /// None without a Paystack key: withdrawals are refused (409) and no
     /// sender runs.
     transfers: Option<Transfers>,
     settings: PayoutSettings,

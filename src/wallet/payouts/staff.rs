@@ -3,10 +3,7 @@
 //! action writes its row in the staff audit log in the transaction of the
 //! change.
 
-use sea_orm::{
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -16,7 +13,6 @@ use super::settle::{Detail, apply};
 use super::{PayoutError, PayoutPage, PayoutService, StaffPayoutView, view};
 use crate::jobs::enqueue;
 use crate::storage::entities::{payout, user};
-use crate::storage::page_offset;
 use crate::validation::FieldErrors;
 use crate::wallet::staff_actions::{StaffAction, record};
 use crate::wallet::transfers::TransferState;
@@ -85,21 +81,7 @@ impl PayoutService {
             }
         }
         errors.into_result()?;
-        let count = query.clone().count(&self.db).await?;
-        let Some(offset) = page_offset(page, page_size, count) else {
-            return Ok(None);
-        };
-        let rows = query
-            .order_by_desc(payout::Column::CreatedAt)
-            .order_by_desc(payout::Column::Id)
-            .offset(offset)
-            .limit(page_size)
-            .all(&self.db)
-            .await?;
-        Ok(Some(PayoutPage {
-            count,
-            results: rows.into_iter().map(staff_view).collect(),
-        }))
+        self.page_of(query, page, page_size, staff_view).await
     }
 
     pub async fn staff_get(

@@ -2,10 +2,7 @@
 //! for sending, in one transaction.
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use uuid::Uuid;
 
 use super::machine::Status;
@@ -13,7 +10,6 @@ use super::send::send_job;
 use super::{PayoutError, PayoutPage, PayoutService, PayoutView, reference_of, view};
 use crate::jobs::enqueue;
 use crate::storage::entities::{payout, user};
-use crate::storage::page_offset;
 use crate::validation::FieldErrors;
 use crate::wallet::payout_accounts::{Unusable, usable};
 use crate::wallet::transfers::CURRENCY;
@@ -133,20 +129,6 @@ impl PayoutService {
     ) -> Result<Option<PayoutPage<PayoutView>>, PayoutError> {
         tailor_only(me)?;
         let query = payout::Entity::find().filter(payout::Column::TailorId.eq(me.id));
-        let count = query.clone().count(&self.db).await?;
-        let Some(offset) = page_offset(page, page_size, count) else {
-            return Ok(None);
-        };
-        let rows = query
-            .order_by_desc(payout::Column::CreatedAt)
-            .order_by_desc(payout::Column::Id)
-            .offset(offset)
-            .limit(page_size)
-            .all(&self.db)
-            .await?;
-        Ok(Some(PayoutPage {
-            count,
-            results: rows.into_iter().map(view).collect(),
-        }))
+        self.page_of(query, page, page_size, view).await
     }
 }
