@@ -18,7 +18,10 @@
 //! the row locks the jobs after it need.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+
+use futures_util::FutureExt;
 
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
@@ -106,19 +109,40 @@ async fn write_batches<B: Batch>(
         let (jobs, replies): (Vec<_>, Vec<_>) = std::mem::take(&mut waiting).into_iter().unzip();
         let _turn = gate.enter().await;
         metrics::histogram!("group_commit_batch_size", "kind" => B::KIND).record(jobs.len() as f64);
-        match all_in_one(&db, batch.as_ref(), &jobs).await {
-            Ok(outputs) => {
-                for (reply, output) in replies.into_iter().zip(outputs) {
-                    let _ = reply.send(Ok(output));
-                }
+        // A panic in one batch must not stop the writer: that kind of write
+        // would fail until a restart. Its callers' replies are dropped as
+        // it unwinds, so they get an error (503), and the next batch runs.
+        let written = AssertUnwindSafe(write_batch(&db, batch.as_ref(), jobs, replies))
+            .catch_unwind()
+            .await;
+        if written.is_err() {
+            tracing::error!(
+                kind = B::KIND,
+                "a batch of writes panicked; its callers got an error"
+            );
+        }
+    }
+}
+
+/// One batch, each caller answered with its own outcome.
+async fn write_batch<B: Batch>(
+    db: &DatabaseConnection,
+    batch: &B,
+    jobs: Vec<B::Job>,
+    replies: Vec<Reply<B>>,
+) {
+    match all_in_one(db, batch, &jobs).await {
+        Ok(outputs) => {
+            for (reply, output) in replies.into_iter().zip(outputs) {
+                let _ = reply.send(Ok(output));
             }
-            Err(error) => {
-                if jobs.len() > 1 {
-                    tracing::debug!(%error, jobs = jobs.len(), "batch failed; running its jobs one by one");
-                }
-                for (job, reply) in jobs.iter().zip(replies) {
-                    let _ = reply.send(one_alone(&db, batch.as_ref(), job).await);
-                }
+        }
+        Err(error) => {
+            if jobs.len() > 1 {
+                tracing::debug!(%error, jobs = jobs.len(), "batch failed; running its jobs one by one");
+            }
+            for (job, reply) in jobs.iter().zip(replies) {
+                let _ = reply.send(one_alone(db, batch, job).await);
             }
         }
     }
@@ -209,6 +233,7 @@ mod tests {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             for n in jobs {
+                assert_ne!(*n, PANICS, "a bug in a batch");
                 insert(txn, *n).await?;
                 if *n < 0 {
                     return Err(StorageError::Other("refused".into()));
@@ -219,12 +244,27 @@ mod tests {
 
         async fn one(&self, txn: &DatabaseTransaction, job: &i64) -> Result<i64, StorageError> {
             self.alone.lock().unwrap().push(*job);
+            assert_ne!(*job, PANICS, "a bug in a batch");
             insert(txn, *job).await?;
             if *job < 0 {
                 return Err(StorageError::Other("refused".into()));
             }
             Ok(job * 10)
         }
+    }
+
+    /// A job that panics the batch it is in.
+    const PANICS: i64 = -99;
+
+    /// An in-memory database with one table of numbers.
+    async fn jobs_table() -> DatabaseConnection {
+        let db = super::super::connect("sqlite::memory:", 1, Duration::from_secs(5))
+            .await
+            .unwrap();
+        db.execute_unprepared("CREATE TABLE jobs (n INTEGER NOT NULL)")
+            .await
+            .unwrap();
+        db
     }
 
     async fn count(db: &DatabaseConnection) -> i64 {
@@ -241,12 +281,7 @@ mod tests {
 
     #[tokio::test]
     async fn waiting_jobs_share_a_transaction_and_a_failed_batch_falls_back_to_one_by_one() {
-        let db = super::super::connect("sqlite::memory:", 1, Duration::from_secs(5))
-            .await
-            .unwrap();
-        db.execute_unprepared("CREATE TABLE jobs (n INTEGER NOT NULL)")
-            .await
-            .unwrap();
+        let db = jobs_table().await;
         let recorder = Arc::new(Recorder::default());
         let writer = Arc::new(GroupCommit::start(
             db.clone(),
@@ -280,5 +315,22 @@ mod tests {
         assert_eq!(*recorder.alone.lock().unwrap(), jobs, "then run alone");
         // The failed batch left nothing; each job alone left its own row.
         assert_eq!(count(&db).await, 1 + 19);
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_panics_fails_its_callers_and_the_writer_goes_on() {
+        let db = jobs_table().await;
+        let writer = GroupCommit::start(
+            db.clone(),
+            WriteGate::for_db(&db),
+            Arc::new(Recorder::default()),
+        );
+
+        assert!(matches!(
+            writer.run(PANICS).await,
+            Err(StorageError::Unavailable(_))
+        ));
+        assert_eq!(writer.run(3).await.unwrap(), 30, "the next job is written");
+        assert_eq!(count(&db).await, 1);
     }
 }
