@@ -2,10 +2,11 @@
 //! account's row, checks that no money is in motion, and erases what is
 //! personal while keeping the row as an anonymous tombstone.
 //!
-//! Locks, in the same order as checkout (user row, then variants by id): the
-//! account row first (`hold_live_account`, as checkout takes it), so that a checkout by this customer (which holds its
-//! row through `hold_live_account`) either committed before and its orders
-//! are seen here, or waits and then finds the account gone; then a tailor's
+//! Locks, in the same order as checkout (user rows, then variants, by id):
+//! the account row first (`hold_live_account`; checkout's writer takes its
+//! customers' rows the same way), so that a checkout by this customer either
+//! committed before and its orders are seen here, or waits and then finds
+//! the account gone; then a tailor's
 //! variants, so that a checkout taking their stock either committed before
 //! (its order is seen here) or finds the stock at zero afterwards.
 

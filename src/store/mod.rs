@@ -67,6 +67,8 @@ pub struct StoreService {
     counts: Mutex<HashMap<String, CachedCount>>,
     /// Adds to carts share transactions (see `storage::group_commit`).
     cart_adds: GroupCommit<cart::CartAdds>,
+    /// Checkouts' orders are written by one writer, in shared transactions.
+    checkouts: GroupCommit<checkout::Checkouts>,
     /// The platform's fee and the escrow hold, for the ledger postings made
     /// in the shop's transactions.
     wallet: crate::config::WalletSettings,
@@ -97,6 +99,7 @@ impl StoreService {
     ) -> Self {
         Self {
             cart_adds: GroupCommit::start(db.clone(), WriteGate::for_db(&db), cart::CartAdds),
+            checkouts: GroupCommit::start(db.clone(), WriteGate::for_db(&db), checkout::Checkouts),
             db,
             paystack,
             unpaid_ttl: payments.unpaid_order_ttl,

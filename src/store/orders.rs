@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::payments::lock_payment;
 use super::refunds::{RefundStatus, queue_refund};
 use super::{StoreError, StoreService};
+use crate::storage::StorageError;
 use crate::storage::entities::{
     order, order_event, order_item, payment, product_variant, refund, user,
 };
@@ -498,7 +499,7 @@ pub(super) async fn record_event(
     status: Status,
     actor: Option<Uuid>,
     note: &str,
-) -> Result<(), StoreError> {
+) -> Result<(), StorageError> {
     order_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         order_id: Set(order_id),

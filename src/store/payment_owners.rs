@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::paystack::Transaction;
 use super::{CURRENCY, StoreError, StoreService};
+use crate::storage::StorageError;
 use crate::storage::entities::{payment, user};
 
 /// What the provider gave us for a payment it is ready to take.
@@ -162,7 +163,7 @@ pub async fn record_payment(
     customer_id: Uuid,
     page: &PaymentPage,
     purpose: &str,
-) -> Result<payment::Model, StoreError> {
+) -> Result<payment::Model, StorageError> {
     let now = Utc::now();
     Ok(payment::ActiveModel {
         id: Set(Uuid::now_v7()),

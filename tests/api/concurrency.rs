@@ -3,7 +3,9 @@ use std::time::Duration;
 
 use atelier::storage::entities::{checkout_claim, order, payment, product_variant, refund};
 use reqwest::StatusCode;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+};
 use serde_json::{Value, json};
 
 use crate::both_backends;
@@ -172,6 +174,23 @@ async fn test_db(app: &TestApp) -> DatabaseConnection {
         .unwrap()
 }
 
+/// A transaction that has written the variant's row and holds it (on
+/// SQLite, the database's write lock) until it is committed.
+async fn hold_variant(db: &DatabaseConnection, variant: &Value) -> sea_orm::DatabaseTransaction {
+    let id = uuid::Uuid::parse_str(variant.as_str().unwrap()).unwrap();
+    let hold = db.begin().await.unwrap();
+    product_variant::Entity::update_many()
+        .col_expr(
+            product_variant::Column::Stock,
+            sea_orm::sea_query::Expr::col(product_variant::Column::Stock).into(),
+        )
+        .filter(product_variant::Column::Id.eq(id))
+        .exec(&hold)
+        .await
+        .unwrap();
+    hold
+}
+
 /// Eight checkouts of one cart at once, with eight different keys: one wins.
 async fn race_checkouts(
     app: &TestApp,
@@ -268,6 +287,101 @@ both_backends! {
         assert!(cart["items"].as_array().unwrap().is_empty());
         let db = test_db(&app).await;
         assert_eq!(payment::Entity::find().all(&db).await.unwrap().len(), 1, "one payment recorded");
+    }
+
+    async fn checkouts_written_together_each_get_their_own_outcome(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (ade, hot) = tailor_with_stock(&app, "ade", &[6]).await;
+        let (bisi, plenty) = tailor_with_stock(&app, "bisi", &[100]).await;
+        let buyers = customers(&app, "together", 24).await;
+        for buyer in &buyers {
+            assert_eq!(add_item(&app, buyer, &hot["variants"][0]["id"], 1).await.0, StatusCode::CREATED);
+            assert_eq!(add_item(&app, buyer, &plenty["variants"][0]["id"], 2).await.0, StatusCode::CREATED);
+        }
+        // Holding the hot variant's row (on SQLite, the write lock) for a
+        // moment piles the checkouts up at the writer, which then writes
+        // them in shared transactions: refusals and orders side by side.
+        let db = test_db(&app).await;
+        let hold = hold_variant(&db, &hot["variants"][0]["id"]).await;
+        let keys: Vec<String> = (0..buyers.len()).map(|i| format!("together-{i}")).collect();
+        let storm = futures_join_all(buyers.iter().zip(&keys)
+            .map(|(buyer, key)| checkout_as(&app, buyer, key, "pay_on_delivery")));
+        let release = async {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            hold.commit().await.unwrap();
+        };
+        let (results, ()) = tokio::join!(storm, release);
+
+        let placed = results.iter().filter(|(s, _)| *s == StatusCode::CREATED).count();
+        assert_eq!(placed, 6, "{results:?}");
+        for (status, body) in &results {
+            if *status == StatusCode::CREATED {
+                assert_eq!(body["orders"].as_array().unwrap().len(), 2, "one order per tailor: {body}");
+            } else {
+                assert_eq!((*status, body["code"].as_str()), (StatusCode::CONFLICT, Some("out_of_stock")), "{body}");
+                assert!(body["detail"].as_str().unwrap().starts_with("Only 0 left of ade's kaftan (S0)"), "{body}");
+            }
+        }
+        assert_eq!(variant_stock(&app, &hot, 0).await, 0);
+        assert_eq!(variant_stock(&app, &plenty, 0).await, 100 - 2 * 6, "only placed checkouts took stock");
+        // A refused checkout left nothing behind: its cart is whole, it has
+        // no order, and its tailors heard nothing of it.
+        for (buyer, (status, _)) in buyers.iter().zip(&results) {
+            let cart = body_of(app.get_as(&buyer.access, "/shop/api/cart/").await).await;
+            let orders = body_of(app.get_as(&buyer.access, "/shop/api/orders/").await).await;
+            let expected = if *status == StatusCode::CREATED { (0, 2) } else { (2, 0) };
+            assert_eq!((cart["items"].as_array().unwrap().len(), orders["count"].as_i64().unwrap()), expected, "{cart} {orders}");
+        }
+        for tailor in [&ade, &bisi] {
+            let feed = body_of(app.get_as(&tailor.access, "/notifications/api/?page_size=100").await).await;
+            assert_eq!(feed["results"].as_array().unwrap().len(), 6, "one notice per order: {feed}");
+        }
+        assert!(checkout_claim::Entity::find().all(&db).await.unwrap().is_empty(), "every claim given up");
+    }
+
+    async fn a_cart_changed_while_its_checkout_waited_is_left_as_it_was(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (_, product) = tailor_with_stock(&app, "ade", &[10, 10, 10]).await;
+        let buyer = app.verified_user("buyer").await;
+        add_item(&app, &buyer, &product["variants"][0]["id"], 1).await;
+        add_item(&app, &buyer, &product["variants"][1]["id"], 2).await;
+        // The checkout is priced, then waits at the writer behind a held
+        // variant (on SQLite, behind the write lock) while the cart changes.
+        let db = test_db(&app).await;
+        let hold = hold_variant(&db, &product["variants"][0]["id"]).await;
+        let checkout = checkout_as(&app, &buyer, "k1", "pay_on_delivery");
+        let change = async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let added = add_item(&app, &buyer, &product["variants"][2]["id"], 3);
+            let release = async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                hold.commit().await.unwrap();
+            };
+            tokio::join!(added, release).0
+        };
+        let ((status, body), (added, _)) = tokio::join!(checkout, change);
+        assert_eq!(added, StatusCode::CREATED);
+
+        let cart = body_of(app.get_as(&buyer.access, "/shop/api/cart/").await).await;
+        let mut lines: Vec<i64> = cart["items"].as_array().unwrap().iter()
+            .map(|l| l["quantity"].as_i64().unwrap()).collect();
+        lines.sort_unstable();
+        let stock: Vec<i64> = futures_join_all((0..3).map(|i| variant_stock(&app, &product, i))).await;
+        // On PostgreSQL the add never waits for the checkout, so the cart has
+        // changed when the checkout is written; on SQLite the add may wait for
+        // the write lock and come after it.
+        if status == StatusCode::CREATED {
+            assert_ne!(backend, crate::helpers::Backend::Postgres, "{body}");
+            assert_eq!((lines, stock), (vec![3], vec![9, 8, 10]), "the checkout took what it priced");
+        } else {
+            assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("cart_changed")), "{body}");
+            assert_eq!((lines, stock), (vec![1, 2, 3], vec![10, 10, 10]), "the cart and stock are as they were");
+            let orders = body_of(app.get_as(&buyer.access, "/shop/api/orders/").await).await;
+            assert_eq!(orders["count"], 0);
+            let (status, body) = checkout_as(&app, &buyer, "k2", "pay_on_delivery").await;
+            assert_eq!(status, StatusCode::CREATED, "checked out again: {body}");
+            assert_eq!(body["orders"][0]["items"].as_array().unwrap().len(), 3);
+        }
     }
 
     async fn a_checkout_that_died_holds_the_cart_only_until_its_claim_expires(backend) {

@@ -8,27 +8,29 @@
 //! anything; and the transaction that places the orders consumes the cart
 //! with one `DELETE ... RETURNING`, so even a checkout that took over an
 //! expired claim can only place what it deleted itself.
+//!
+//! That transaction is shared: checkouts arriving together are written by
+//! one writer in one transaction (`place`). The payment provider is asked
+//! before, outside any transaction.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::cart::CartLine;
-use super::orders::{OrderView, Status, record_event};
-use super::payment_owners::{PaymentPage, record_payment};
+use super::orders::OrderView;
+use super::payment_owners::PaymentPage;
 use super::payments::PaymentInfo;
 use super::{CURRENCY, StoreError, StoreService};
-use crate::storage::entities::{
-    cart_item, checkout_claim, order, order_item, payment, product_variant, user,
-};
+use crate::storage::entities::{checkout_claim, user};
 use crate::validation::{FieldErrors, NON_FIELD};
+
+mod place;
+pub(super) use place::Checkouts;
+use place::PlaceOrders;
 
 pub const PAYMENT_METHODS: [&str; 2] = ["paystack", "pay_on_delivery"];
 
@@ -174,45 +176,21 @@ impl StoreService {
             _ => None,
         };
 
-        let txn = self.db.begin().await?;
-        // The customer's row first, as account deletion takes it: a deletion
-        // that got there first leaves nothing to order for; one that comes
-        // after waits for this order and then refuses (money in motion).
-        if !crate::auth::hold_live_account(&txn, customer.id).await? {
-            txn.rollback().await?;
-            return Err(StoreError::Conflict(
-                "account_deleted",
-                "This account has been deleted.".into(),
-            ));
-        }
-        // The cart is consumed first (SQLite then takes its write lock at
-        // once): the rows this statement deletes are the only ones this
-        // checkout may place, and no other checkout can delete them too.
-        if !consume_cart(&txn, customer.id, &lines).await? {
-            txn.rollback().await?;
-            return Err(StoreError::Conflict(
-                "cart_changed",
-                "Your cart changed during checkout; review it and check out again.".into(),
-            ));
-        }
-        if let Err(err) = take_stock(&txn, &lines).await {
-            txn.rollback().await?;
-            return Err(err);
-        }
-        let payment = match &started {
-            Some(started) => Some(
-                record_payment(&txn, customer.id, started, super::payments::ORDER_PURPOSE).await?,
-            ),
-            None => None,
-        };
-        let orders =
-            place_orders(&txn, customer, address, method, &lines, payment.as_ref()).await?;
-        release_claim(&txn, customer.id, claim).await?;
-        let views = self.order_views(&txn, orders).await?;
-        txn.commit().await?;
+        let placed = self
+            .checkouts
+            .run(PlaceOrders {
+                customer_id: customer.id,
+                address: address.to_string(),
+                method: method.to_string(),
+                lines,
+                payment: started,
+                claim,
+            })
+            .await??;
+        let views = self.order_views(&self.db, placed.orders).await?;
         self.catalog_changed();
         tracing::info!(customer_id = %customer.id, orders = views.len(), method, "checkout");
-        let payment = match payment {
+        let payment = match placed.payment {
             Some(row) => Some(self.payment_info(&row).await?),
             None => None,
         };
@@ -250,130 +228,4 @@ async fn release_claim(
         .exec(conn)
         .await?;
     Ok(())
-}
-
-/// Empties the customer's cart in one statement; true when what it deleted
-/// is exactly the priced `lines` (same items, same quantities). False when
-/// the cart changed since it was read, or another checkout consumed it.
-async fn consume_cart(
-    txn: &impl ConnectionTrait,
-    user_id: Uuid,
-    lines: &[CartLine],
-) -> Result<bool, StoreError> {
-    let deleted = cart_item::Entity::delete_many()
-        .filter(cart_item::Column::UserId.eq(user_id))
-        .exec_with_returning(txn)
-        .await?;
-    let mut consumed: Vec<(Uuid, i64)> = deleted.iter().map(|r| (r.id, r.quantity)).collect();
-    let mut priced: Vec<(Uuid, i64)> = lines.iter().map(|l| (l.id, l.quantity)).collect();
-    consumed.sort_unstable();
-    priced.sort_unstable();
-    Ok(consumed == priced)
-}
-
-/// Conditional decrements in variant order (PostgreSQL row locks are then
-/// taken in one order); a conflict saying what is left when one runs short.
-async fn take_stock(txn: &impl ConnectionTrait, lines: &[CartLine]) -> Result<(), StoreError> {
-    let mut by_variant: Vec<&CartLine> = lines.iter().collect();
-    by_variant.sort_by_key(|l| l.variant_id);
-    for line in by_variant {
-        let taken = product_variant::Entity::update_many()
-            .col_expr(
-                product_variant::Column::Stock,
-                Expr::col(product_variant::Column::Stock).sub(line.quantity),
-            )
-            .filter(product_variant::Column::Id.eq(line.variant_id))
-            .filter(product_variant::Column::Stock.gte(line.quantity))
-            .exec(txn)
-            .await?;
-        if taken.rows_affected != 1 {
-            let left = product_variant::Entity::find_by_id(line.variant_id)
-                .one(txn)
-                .await?
-                .map_or(0, |v| v.stock.max(0));
-            return Err(StoreError::Conflict(
-                "out_of_stock",
-                format!(
-                    "Only {left} left of {}{}; you asked for {}.",
-                    line.product_name,
-                    variant_label(line),
-                    line.quantity
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// One order per tailor, with its items and first timeline event.
-async fn place_orders(
-    txn: &impl ConnectionTrait,
-    customer: &user::Model,
-    address: &str,
-    method: &str,
-    lines: &[CartLine],
-    payment: Option<&payment::Model>,
-) -> Result<Vec<order::Model>, StoreError> {
-    let mut by_tailor: BTreeMap<Uuid, Vec<&CartLine>> = BTreeMap::new();
-    for line in lines {
-        by_tailor.entry(line.tailor_id).or_default().push(line);
-    }
-    // Pay on delivery has nothing to wait for.
-    let (initial, note) = match payment {
-        Some(_) => (Status::PendingPayment, "Ordered; waiting for payment."),
-        None => (Status::Processing, "Ordered; pay on delivery."),
-    };
-    let now = Utc::now();
-    let mut orders = Vec::new();
-    for (tailor_id, items) in by_tailor {
-        let subtotal: i64 = items.iter().map(|l| l.line_total).sum();
-        let row = order::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            customer_id: Set(customer.id),
-            tailor_id: Set(tailor_id),
-            status: Set(initial.as_str().into()),
-            payment_method: Set(method.to_string()),
-            subtotal_kobo: Set(subtotal),
-            total_kobo: Set(subtotal),
-            refund_kobo: Set(0),
-            currency: Set(CURRENCY.into()),
-            delivery_address: Set(address.to_string()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            payment_id: Set(payment.map(|p| p.id)),
-        }
-        .insert(txn)
-        .await?;
-        for line in items {
-            order_item::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                order_id: Set(row.id),
-                product_id: Set(line.product_id),
-                variant_id: Set(line.variant_id),
-                product_name: Set(line.product_name.clone()),
-                size: Set(line.size.clone()),
-                color: Set(line.color.clone()),
-                unit_price_kobo: Set(line.unit_price),
-                quantity: Set(line.quantity),
-                line_total_kobo: Set(line.line_total),
-            }
-            .insert(txn)
-            .await?;
-        }
-        record_event(txn, row.id, initial, Some(customer.id), note).await?;
-        orders.push(row);
-    }
-    Ok(orders)
-}
-
-fn variant_label(line: &CartLine) -> String {
-    let parts: Vec<&str> = [line.size.as_str(), line.color.as_str()]
-        .into_iter()
-        .filter(|p| !p.is_empty())
-        .collect();
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", parts.join(", "))
-    }
 }
