@@ -306,6 +306,12 @@ pub struct PayoutSettings {
     /// How often a waiting payout looks again whether its tailor's transfer
     /// in flight has settled (settling wakes it too; this is the fallback).
     pub turn_recheck: Duration,
+    /// How often the sweep looks for `pending` and `processing` payouts
+    /// that no job follows any more.
+    pub sweep_every: Duration,
+    /// A payout unmoved for this long, with no job queued or running for
+    /// it, is given a job again by the sweep.
+    pub stuck_after: Duration,
 }
 
 impl Default for PayoutSettings {
@@ -317,6 +323,8 @@ impl Default for PayoutSettings {
             // 30 s doubling to 20 min, 8 tries: about an hour.
             verify_tries: 8,
             turn_recheck: Duration::from_secs(60),
+            sweep_every: Duration::from_secs(300),
+            stuck_after: Duration::from_secs(900),
         }
     }
 }

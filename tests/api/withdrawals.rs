@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use atelier::storage::entities::{notification, payout_account};
+use atelier::storage::entities::{job, notification, payout, payout_account};
 use atelier::wallet::ledger::{self, Posting};
 use atelier::wallet::{Entry, Kind, PlatformAccount, Source, SourceKind, TailorAccount};
 
@@ -151,6 +151,27 @@ pub(crate) async fn wait_transfers(paystack: &MockPaystack, n: usize) -> Vec<Val
     }
 }
 
+/// Waits until a job of `kind` is queued; returns it.
+async fn wait_for_job(db: &DatabaseConnection, kind: &str) -> job::Model {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let queued = job::Entity::find()
+            .filter(job::Column::Kind.eq(kind))
+            .filter(job::Column::Status.eq("queued"))
+            .one(db)
+            .await
+            .unwrap();
+        if let Some(found) = queued {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {kind} job queued"
+        );
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
 /// (available, withdrawing, paid_out).
 pub(crate) async fn money(app: &TestApp, who: &TestUser) -> (i64, i64, i64) {
     let w = wallet(app, who).await;
@@ -227,6 +248,48 @@ both_backends! {
         wait_status(&app, &ade, &id, "paid").await;
         assert_eq!(money(&app, &ade).await, (150_000, 0, 150_000));
         assert_eq!(paystack.transfers().len(), 1);
+        assert_ledger_whole(&app).await;
+    }
+
+    async fn a_payout_whose_jobs_died_is_given_a_verify_again_by_the_sweep(backend) {
+        let (app, paystack) = withdrawals_app(backend, |s| {
+            // A transfer accepted as pending is verified only in an hour...
+            s.payouts.verify_after = Duration::from_secs(3600);
+            s.payouts.sweep_every = Duration::from_millis(200);
+        })
+        .await;
+        let (ade, _) = tailor_with(&app, "ade", 300_000).await;
+        let (_, payout) = withdraw(&app, &ade, "w-1", 150_000).await;
+        let id = payout["id"].as_str().unwrap().to_string();
+        let sent = wait_transfers(&paystack, 1).await;
+        let db = db(&app).await;
+        let verify = wait_for_job(&db, "payout.verify").await;
+        let an_hour_ago = chrono::Utc::now() - chrono::TimeDelta::hours(1);
+        payout::Entity::update_many()
+            .col_expr(payout::Column::UpdatedAt, sea_orm::sea_query::Expr::value(an_hour_ago))
+            .filter(payout::Column::Id.eq(id.parse::<Uuid>().unwrap()))
+            .exec(&db)
+            .await
+            .unwrap();
+        // Unmoved for an hour, but its verify job still follows it: the
+        // sweep leaves it alone.
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let verifies = job::Entity::find().filter(job::Column::Kind.eq("payout.verify")).all(&db);
+        assert_eq!(verifies.await.unwrap().len(), 1, "no second verify");
+        assert_eq!(wait_status(&app, &ade, &id, "processing").await["status"], "processing");
+
+        // The job dies (as after attempts that all failed on the database):
+        // the sweep queues a verify, which finds the transfer paid.
+        job::Entity::update_many()
+            .col_expr(job::Column::Status, sea_orm::sea_query::Expr::value("dead"))
+            .filter(job::Column::Id.eq(verify.id))
+            .exec(&db)
+            .await
+            .unwrap();
+        paystack.set_transfer_status(sent[0]["reference"].as_str().unwrap(), "success");
+        wait_status(&app, &ade, &id, "paid").await;
+        assert_eq!(money(&app, &ade).await, (150_000, 0, 150_000));
+        assert_eq!(paystack.transfers().len(), 1, "verified, never sent again");
         assert_ledger_whole(&app).await;
     }
 

@@ -9,6 +9,7 @@
 //! webhooks (`events`), the verifier (`send`) and staff (`staff`) settle
 //! payouts through one table of allowed moves (`machine`), each move with
 //! its ledger postings and notification in the same transaction (`settle`).
+//! A scheduled sweep (`sweep`) gives a payout whose jobs died a job again.
 
 mod events;
 pub mod http;
@@ -16,11 +17,13 @@ mod machine;
 mod send;
 mod settle;
 mod staff;
+mod sweep;
 mod withdraw;
 
 pub use events::PayoutEvents;
 pub use machine::{EVENTS, Event, STATUSES, Status, next_status};
 pub use staff::{PayoutFilters, StaffClose};
+pub use sweep::SWEEP_JOB;
 
 use std::sync::Arc;
 

@@ -30,8 +30,8 @@ pub const VERIFY_JOB: &str = "payout.verify";
 const MAX_VERIFY_WAIT: Duration = Duration::from_secs(1200);
 
 #[derive(serde::Serialize, serde::Deserialize)]
-struct PayoutJob {
-    payout_id: Uuid,
+pub(super) struct PayoutJob {
+    pub(super) payout_id: Uuid,
 }
 
 /// A send job for the payout; `round` tells apart the occasions it is
@@ -42,7 +42,7 @@ pub(super) fn send_job(payout_id: Uuid, round: &str) -> NewJob {
         .dedup_key(format!("payout.send:{}:{round}", payout_id.simple()))
 }
 
-fn verify_job(payout_id: Uuid, round: &str, at: DateTime<Utc>) -> NewJob {
+pub(super) fn verify_job(payout_id: Uuid, round: &str, at: DateTime<Utc>) -> NewJob {
     NewJob::new(VERIFY_JOB, &PayoutJob { payout_id })
         .dedup_key(format!("payout.verify:{}:{round}", payout_id.simple()))
         .run_at(at)
@@ -69,6 +69,7 @@ impl PayoutService {
             let this = this.clone();
             async move { this.verify_job(job).await }
         });
+        self.schedule_sweep();
     }
 
     async fn send_job(&self, job: Job) -> JobResult {
@@ -303,6 +304,6 @@ impl PayoutService {
 
 /// The verify job's own attempts count its tries (one more, so the last
 /// try can still leave the payout to staff rather than die).
-fn verify_attempts(tries: i32) -> i32 {
+pub(super) fn verify_attempts(tries: i32) -> i32 {
     tries.max(1) + 1
 }
