@@ -5,7 +5,7 @@
 //! A batch first locks its customers' rows and its variants' rows, in one
 //! order for every batch on every instance and the same order as account
 //! deletion (users, then variants, by id; on SQLite the write lock does it
-//! and the `FOR UPDATE` is dropped). Holding them, it knows which accounts
+//! and the lock clause is dropped). Holding them, it knows which accounts
 //! are live and what stock is left, so a checkout is refused before it has
 //! written anything, and the other checkouts in the batch go on. The stock
 //! the placed checkouts take is then written in one statement, and their
