@@ -19,6 +19,12 @@ pub enum AccountDeletion {
         orders: Vec<Uuid>,
         commissions: Vec<Uuid>,
     },
+    /// Nothing changed: the tailor's wallet holds their money (kobo).
+    MoneyHeld {
+        pending: i64,
+        available: i64,
+        withdrawing: i64,
+    },
 }
 
 impl AuthService {
@@ -63,6 +69,19 @@ impl AuthService {
                 return Ok(AccountDeletion::OpenOrders {
                     orders,
                     commissions,
+                });
+            }
+            Erasure::MoneyHeld {
+                pending,
+                available,
+                withdrawing,
+            } => {
+                tracing::info!(user_id = %account.id, pending, available, withdrawing,
+                    "account deletion refused: the wallet holds money");
+                return Ok(AccountDeletion::MoneyHeld {
+                    pending,
+                    available,
+                    withdrawing,
                 });
             }
         }

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::storage::StorageError;
 use crate::storage::entities::{
     cart_item, chat_presence, favorite, one_time_code, order, product, product_variant, refund,
-    user,
+    user, wallet_balance,
 };
 use crate::store::Status;
 
@@ -51,6 +51,13 @@ pub enum Erasure {
         orders: Vec<Uuid>,
         commissions: Vec<Uuid>,
     },
+    /// The tailor's wallet holds money that is theirs (in escrow,
+    /// available, or being paid out): deleting would forfeit it. Kobo.
+    MoneyHeld {
+        pending: i64,
+        available: i64,
+        withdrawing: i64,
+    },
 }
 
 pub async fn erase_account(
@@ -71,6 +78,10 @@ pub async fn erase_account(
             orders,
             commissions,
         });
+    }
+    if let Some(held) = money_held(&txn, account.id).await? {
+        txn.rollback().await?;
+        return Ok(held);
     }
     // Only now: it changes uniquely indexed columns, which on PostgreSQL
     // takes a stronger row lock than `hold_live_account`, one that waits for
@@ -203,6 +214,20 @@ async fn open_orders(txn: &DatabaseTransaction, id: Uuid) -> Result<Vec<Uuid>, S
     Ok(open)
 }
 
+/// What the tailor's wallet still holds for them, if anything. A debt to
+/// the platform (`owed`) does not stop a deletion.
+async fn money_held(txn: &DatabaseTransaction, id: Uuid) -> Result<Option<Erasure>, StorageError> {
+    let Some(wallet) = wallet_balance::Entity::find_by_id(id).one(txn).await? else {
+        return Ok(None);
+    };
+    let held = wallet.pending > 0 || wallet.available > 0 || wallet.withdrawing > 0;
+    Ok(held.then_some(Erasure::MoneyHeld {
+        pending: wallet.pending,
+        available: wallet.available,
+        withdrawing: wallet.withdrawing,
+    }))
+}
+
 /// The tailor's products leave the catalog, as a product delete does.
 async fn hide_products(txn: &DatabaseTransaction, tailor: Uuid) -> Result<(), StorageError> {
     use product::Column;
@@ -226,7 +251,8 @@ async fn hide_products(txn: &DatabaseTransaction, tailor: Uuid) -> Result<(), St
 /// deleted), follows (likewise), last-seen time, pending emailed codes, and
 /// the tailor side's personal rows: body measurements with every version,
 /// a tailor's profile (contact, location) and portfolio, notifications
-/// with the devices and preferences.
+/// with the devices and preferences, and the account holder's name on the
+/// payout accounts.
 async fn forget_personal_rows(
     txn: &DatabaseTransaction,
     account: &user::Model,
@@ -253,6 +279,7 @@ async fn forget_personal_rows(
     crate::tailors::forget_tailor_side(txn, account.id).await?;
     crate::fittings::forget_fittings_side(txn, account.id).await?;
     crate::notifications::forget_user(txn, account.id).await?;
+    crate::wallet::payout_accounts::forget_holder(txn, account.id).await?;
     chat_presence::Entity::delete_many()
         .filter(chat_presence::Column::UserId.eq(account.id))
         .exec(txn)

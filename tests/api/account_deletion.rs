@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
+use atelier::storage::entities::payout_account;
 use reqwest::StatusCode;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::both_backends;
@@ -103,6 +105,36 @@ async fn orders_of(app: &TestApp, who: &TestUser, list: &str) -> Vec<Value> {
 }
 
 both_backends! {
+    async fn a_tailor_whose_wallet_holds_money_cannot_delete_until_it_is_paid_out(backend) {
+        use crate::withdrawals::{db, tailor_with, wait_status, wait_transfers, withdraw, withdrawals_app};
+        let (app, paystack) = withdrawals_app(backend, |_| {}).await;
+        let (ade, ade_id) = tailor_with(&app, "ade", 300_000).await;
+        let (status, body) = delete_with_password(&app, &ade).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("account_has_balance")), "{body}");
+        assert!(body["detail"].as_str().unwrap().contains("300000 kobo available"), "{body}");
+
+        // Money on its way to the bank is still the tailor's.
+        let (_, payout) = withdraw(&app, &ade, "w-1", 300_000).await;
+        let id = payout["id"].as_str().unwrap().to_string();
+        let sent = wait_transfers(&paystack, 1).await;
+        let (status, body) = delete_with_password(&app, &ade).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("account_has_balance")), "{body}");
+        assert!(body["detail"].as_str().unwrap().contains("300000 kobo being paid out"), "{body}");
+
+        // Paid out: the account goes, and the holder's name leaves its payout account.
+        paystack.set_transfer_status(sent[0]["reference"].as_str().unwrap(), "success");
+        wait_status(&app, &ade, &id, "paid").await;
+        let (status, body) = delete_with_password(&app, &ade).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let accounts = payout_account::Entity::find()
+            .filter(payout_account::Column::TailorId.eq(ade_id))
+            .all(&db(&app).await)
+            .await
+            .unwrap();
+        assert_eq!(accounts.len(), 1);
+        assert_eq!((accounts[0].account_name.as_str(), accounts[0].account_last4.as_str()), ("", ""));
+    }
+
     async fn deleting_needs_the_current_password_and_counts_wrong_ones(backend) {
         let app = TestApp::spawn_with(backend, |s| s.auth.max_failures = 3).await;
         let ada = app.verified_user("ada").await;

@@ -134,11 +134,12 @@ pub struct DeleteAccountRequest {
     pub password: Option<String>,
 }
 
-/// 409 from account deletion: money is still in motion on these orders.
+/// 409 from account deletion: money is still in motion on these orders, or
+/// in the tailor's wallet.
 #[derive(Serialize, ToSchema)]
 pub struct OpenOrdersBody {
     pub detail: String,
-    /// `account_has_open_orders`
+    /// `account_has_open_orders`, or `account_has_balance`
     #[schema(example = "account_has_open_orders")]
     pub code: String,
     /// Orders (as customer or as tailor) that are unpaid, paid but not yet

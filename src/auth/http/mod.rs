@@ -418,14 +418,15 @@ async fn export_me(
 /// orders, reviews and chats stay whole; every token and chat socket of the
 /// account ends at once; a tailor's products leave the catalog; the email and
 /// username can be registered again. Refused with 409 while orders are unpaid,
-/// paid but not delivered, or have a refund that is not settled.
+/// paid but not delivered, or have a refund that is not settled, and while a
+/// tailor's wallet holds their money (in escrow, available or being paid out).
 #[utoipa::path(delete, path = "/auth/api/users/me", tag = TAG, request_body = DeleteAccountRequest,
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "`{\"password\": [...]}`: missing or wrong password", body = BadRequest),
         (status = 401, description = "`not_authenticated` or `token_not_valid` (also when the account was deleted meanwhile)", body = ErrorBody),
-        (status = 409, description = "`account_has_open_orders`, with the ids in `open_orders` and `open_commissions`", body = OpenOrdersBody),
+        (status = 409, description = "`account_has_open_orders`, with the ids in `open_orders` and `open_commissions`; or `account_has_balance` (a tailor's wallet holds their money; both lists empty)", body = OpenOrdersBody),
         (status = 429, description = "Too many wrong passwords", body = ErrorBody)))]
 async fn delete_me(
     State(state): State<AppState>,
@@ -447,6 +448,22 @@ async fn delete_me(
                 code: "account_has_open_orders".into(),
                 open_orders: orders,
                 open_commissions: commissions,
+            };
+            Ok((StatusCode::CONFLICT, Json(body)).into_response())
+        }
+        AccountDeletion::MoneyHeld {
+            pending,
+            available,
+            withdrawing,
+        } => {
+            let body = OpenOrdersBody {
+                detail: format!(
+                    "Your wallet still holds your money ({} kobo available, {} kobo in escrow, {} kobo being paid out): withdraw it, and wait for escrow to be released and payouts to arrive, then try again.",
+                    available, pending, withdrawing
+                ),
+                code: "account_has_balance".into(),
+                open_orders: Vec::new(),
+                open_commissions: Vec::new(),
             };
             Ok((StatusCode::CONFLICT, Json(body)).into_response())
         }

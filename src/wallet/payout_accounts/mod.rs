@@ -29,6 +29,7 @@ use crate::storage::{StorageError, WriteGate};
 use crate::throttle::{RetryAfter, Throttles};
 use crate::validation::FieldErrors;
 
+pub use records::forget_holder;
 pub use setup::{AccountInput, ChangeInput, ResolveInput};
 
 #[derive(Clone, Debug)]

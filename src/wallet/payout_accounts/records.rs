@@ -71,6 +71,22 @@ pub(super) async fn retire_current(
     Ok(done.rows_affected)
 }
 
+/// Account deletion: the holder's name and the number's last digits leave
+/// every account row of the tailor. The bank and Paystack's recipient code
+/// stay, for past payouts and reconciliation.
+pub async fn forget_holder(
+    conn: &impl ConnectionTrait,
+    tailor_id: Uuid,
+) -> Result<(), StorageError> {
+    PayoutAccount::update_many()
+        .col_expr(Column::AccountName, Expr::value(""))
+        .col_expr(Column::AccountLast4, Expr::value(""))
+        .filter(Column::TailorId.eq(tailor_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 pub(super) fn view(row: payout_account::Model) -> PayoutAccountView {
     PayoutAccountView {
         id: row.id,
