@@ -50,7 +50,6 @@ pub struct CheckoutResult {
     pub payment: Option<PaymentInfo>,
 }
 
-/// A payment started with the provider before the orders are written.
 impl StoreService {
     pub async fn checkout(
         &self,
